@@ -1,0 +1,119 @@
+"""Run the permitted steps: one transaction per table, every statement under a lock bound.
+
+A table's steps commit together or not at all, so a failure (or a killed process)
+leaves each table either as it was or as the models want it. A table whose lock cannot
+be had within lock_timeout is retried with backoff, then deferred to the next run
+rather than left waiting in front of production queries.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from .database import scrub
+from .dialects import Dialect
+from .plan import Plan, Policy, Step
+
+# SQLSTATEs that mean "could not get the lock in time", not "this change is wrong".
+_LOCK_TIMEOUT_CODES = {"55P03"}
+
+
+@dataclass
+class StepResult:
+    step: Step
+    status: str  # "applied", "failed", "deferred" (lock not available), "review" (not permitted)
+    error: str | None = None
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    lock_timeout: float = 2.0
+    statement_timeout: float = 120.0
+    lock_attempts: int = 3
+    backoff: float = 0.5  # seconds before the second attempt, doubled after each failure
+
+
+def apply_plan(
+    engine: Engine,
+    dialect: Dialect,
+    plan: Plan,
+    policy: Policy,
+    options: ApplyOptions,
+    on_result: Callable[[StepResult], None] = lambda r: None,
+) -> list[StepResult]:
+    results: list[StepResult] = []
+    for group in _transaction_groups([s for s in plan.steps if policy.permits(s)]):
+        for result in _run_group(engine, dialect, group, options):
+            results.append(result)
+            on_result(result)
+    results += [StepResult(s, "review") for s in plan.steps if not policy.permits(s)]
+    return results
+
+
+def _transaction_groups(steps: list[Step]) -> Iterator[list[Step]]:
+    """Consecutive transactional steps of one table share a transaction."""
+    group: list[Step] = []
+    for step in steps:
+        if group and (not step.transactional or step.table is None or step.table != group[0].table or not group[0].transactional):
+            yield group
+            group = []
+        group.append(step)
+    if group:
+        yield group
+
+
+def _run_group(engine: Engine, dialect: Dialect, group: list[Step], options: ApplyOptions) -> list[StepResult]:
+    delay = options.backoff
+    for attempt in range(1, options.lock_attempts + 1):
+        started = time.monotonic()
+        try:
+            durations = _execute(engine, dialect, group, options)
+        except sa.exc.DBAPIError as exc:
+            message = _one_line(exc, engine)
+            if _is_lock_timeout(exc):
+                if attempt < options.lock_attempts:
+                    time.sleep(delay)
+                    delay *= 2
+                    continue
+                why = f"lock not available within {options.lock_timeout:g} s after {attempt} attempts; deferred to the next run"
+                return [StepResult(s, "deferred", why, time.monotonic() - started) for s in group]
+            return [StepResult(s, "failed", message, time.monotonic() - started) for s in group]
+        return [StepResult(s, "applied", None, d) for s, d in zip(group, durations)]
+    raise AssertionError("unreachable")
+
+
+def _execute(engine: Engine, dialect: Dialect, group: list[Step], options: ApplyOptions) -> list[float]:
+    durations = []
+    if group[0].transactional:
+        with engine.begin() as conn:
+            dialect.bound_locks(conn, options.lock_timeout, options.statement_timeout)
+            for step in group:
+                started = time.monotonic()
+                for sql in step.sql:
+                    conn.exec_driver_sql(sql)
+                durations.append(time.monotonic() - started)
+        return durations
+    with engine.connect() as conn:
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        for step in group:
+            started = time.monotonic()
+            for sql in step.sql:
+                conn.exec_driver_sql(sql)
+            durations.append(time.monotonic() - started)
+    return durations
+
+
+def _is_lock_timeout(exc: sa.exc.DBAPIError) -> bool:
+    code = getattr(exc.orig, "pgcode", None) or getattr(exc.orig, "sqlstate", None)
+    return code in _LOCK_TIMEOUT_CODES
+
+
+def _one_line(exc: sa.exc.DBAPIError, engine: Engine) -> str:
+    text = str(exc.orig).strip().splitlines()
+    return scrub(text[0] if text else type(exc.orig).__name__, engine.url)

@@ -1,0 +1,76 @@
+"""`python -m sync_schema`: argparse in, exit code out.
+
+The default mode never fails a deploy: every problem is reported and the exit code is
+0. --strict and --check are the ways to make problems fail the step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import NoReturn
+
+from . import __version__
+from .config import MODES, resolve_settings
+from .errors import SyncError
+from .report import Reporter
+from .run import sync
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse exits 2 on a bad flag; a deploy step must not, unless asked to be strict."""
+
+    def error(self, message: str) -> NoReturn:
+        strict = any(a in ("--strict", "--check") for a in sys.argv[1:])
+        self.print_usage(sys.stderr)
+        sys.stdout.write(f"sync-schema: ERROR: {message} (see --help)\n")
+        raise SystemExit(1 if strict else 0)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="python -m sync_schema",
+        description="Bring a live database up to the app's SQLAlchemy models: add what is missing, "
+        "report the rest with SQL to review, verify critical columns.",
+    )
+    parser.add_argument("--version", action="version", version=f"sync-schema {__version__}")
+    parser.add_argument("--database-url", metavar="URL", help="database URL (default: the variable named by --database-url-env)")
+    parser.add_argument("--database-url-env", metavar="NAME", help="environment variable holding the URL (default DATABASE_URL)")
+    parser.add_argument("--models", metavar="MODULE[:ATTR]", help="import path of the models: pkg.models or pkg.models:Base")
+    parser.add_argument("--critical-columns", metavar="LIST", help="table.column or schema.table.column, comma separated; verified after the sync")
+    parser.add_argument("--schemas", metavar="LIST", help="schemas to sync (default: those the models use)")
+    parser.add_argument("--exclude-tables", metavar="LIST", help="tables to leave alone (table or schema.table)")
+    modes = parser.add_mutually_exclusive_group()
+    modes.add_argument("--dry-run", dest="mode", action="store_const", const="dry-run", help="print the plan and its SQL, change nothing")
+    modes.add_argument("--check", dest="mode", action="store_const", const="check", help="change nothing; exit 1 if any drift exists (for CI)")
+    modes.add_argument("--mode", dest="mode", choices=MODES, help=argparse.SUPPRESS)
+    parser.add_argument("--strict", action="store_const", const=True, default=None, help="exit 1 on any error or failed verification")
+    parser.add_argument("--allow", metavar="LIST", help="also apply these risky classes: type-change, set-not-null, default-change, constraint, drop")
+    parser.add_argument("--no-relax-not-null", dest="relax_not_null", action="store_const", const=False, default=None,
+                        help="report, do not apply, DROP NOT NULL on columns that make the models' INSERTs fail")
+    parser.add_argument("--connect-timeout", metavar="SECONDS", help="give up connecting after this long (default 10)")
+    parser.add_argument("--lock-timeout", metavar="SECONDS", help="longest wait for a table lock per statement (default 2)")
+    parser.add_argument("--statement-timeout", metavar="SECONDS", help="longest run of one statement (default 120)")
+    parser.add_argument("--run-lock-wait", metavar="SECONDS", help="wait this long for another sync-schema run (default 60)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="more detail")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    flags = vars(args)
+    reporter = Reporter(verbose=bool(flags.get("verbose")))
+    try:
+        settings = resolve_settings(flags)
+    except SyncError as exc:
+        strict = bool(flags.get("strict")) or flags.get("mode") == "check"
+        reporter.error(str(exc))
+        reporter.info("nothing was synced" + ("" if strict else "; exiting 0 so the deploy goes on (use --strict to fail instead)"))
+        return 1 if strict else 0
+    result = sync(settings, reporter)
+    return result.exit_code
+
+
+def entrypoint() -> None:
+    raise SystemExit(main())

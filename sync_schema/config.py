@@ -1,0 +1,210 @@
+"""Settings, resolved per setting: command-line flag, then environment (a `.env` file in
+the working directory fills in, never overriding), then the app's setup.cfg
+`[sync_schema]` or pyproject.toml `[tool.sync_schema]`, then the default."""
+
+from __future__ import annotations
+
+import configparser
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from .errors import ConfigError
+
+MODES = ("apply", "dry-run", "check")
+# Never diffed: Alembic's bookkeeping and our own tables.
+ALWAYS_EXCLUDED = ("alembic_version", "sync_schema_history", "sync_schema_history_statements")
+
+
+@dataclass(frozen=True)
+class CriticalColumn:
+    schema: str | None
+    table: str
+    column: str
+
+    def __str__(self) -> str:
+        return ".".join(p for p in (self.schema, self.table, self.column) if p)
+
+
+@dataclass
+class Settings:
+    database_url: str | None = None
+    database_url_source: str = "DATABASE_URL"  # where the URL came from, for messages
+    models: str | None = None
+    critical_columns: list[CriticalColumn] = field(default_factory=list)
+    schemas: list[str] = field(default_factory=list)
+    exclude_tables: list[str] = field(default_factory=list)
+    mode: str = "apply"
+    strict: bool = False
+    connect_timeout: float = 10.0
+    lock_timeout: float = 2.0
+    statement_timeout: float = 120.0
+    run_lock_wait: float = 60.0  # how long to wait for another run of sync-schema to finish
+    allow: list[str] = field(default_factory=list)
+    relax_not_null: bool = True
+    verbose: bool = False
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One configurable value: its attribute, environment variable, file key and parser."""
+
+    attr: str
+    env: str
+    parse: Callable[[str], Any]
+
+
+def split_list(text: str) -> list[str]:
+    return [p.strip() for p in text.replace("\n", ",").split(",") if p.strip()]
+
+
+def parse_critical_columns(text: str) -> list[CriticalColumn]:
+    result = []
+    for spec in split_list(text):
+        parts = spec.split(".")
+        if len(parts) not in (2, 3) or not all(p.strip() for p in parts):
+            raise ConfigError(
+                f"malformed critical column {spec!r}", "use table.column or schema.table.column, comma separated"
+            )
+        parts = [p.strip() for p in parts]
+        schema = parts[0] if len(parts) == 3 else None
+        result.append(CriticalColumn(schema, parts[-2], parts[-1]))
+    return result
+
+
+def parse_bool(text: str) -> bool:
+    value = text.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise ConfigError(f"not a boolean: {text!r}", "use true or false")
+
+
+def parse_seconds(text: str) -> float:
+    try:
+        value = float(str(text).strip().removesuffix("s"))
+    except ValueError:
+        raise ConfigError(f"not a number of seconds: {text!r}", "use e.g. 10 or 2.5") from None
+    if value <= 0:
+        raise ConfigError(f"time-out must be positive, got {text!r}", "use e.g. 10 or 2.5")
+    return value
+
+
+def parse_allow(classes: list[str]) -> list[str]:
+    from .plan import ALLOW_CLASSES
+
+    unknown = [c for c in classes if c not in ALLOW_CLASSES]
+    if unknown:
+        raise ConfigError(f"unknown --allow class {', '.join(unknown)}", f"use any of {', '.join(ALLOW_CLASSES)}")
+    return classes
+
+
+def parse_mode(text: str) -> str:
+    mode = text.strip().lower()
+    if mode not in MODES:
+        raise ConfigError(f"unknown mode {text!r}", f"use one of {', '.join(MODES)}")
+    return mode
+
+
+SETTINGS = (
+    Setting("models", "SYNC_SCHEMA_MODELS", str.strip),
+    Setting("critical_columns", "SYNC_SCHEMA_CRITICAL_COLUMNS", parse_critical_columns),
+    Setting("schemas", "SYNC_SCHEMA_SCHEMAS", split_list),
+    Setting("exclude_tables", "SYNC_SCHEMA_EXCLUDE_TABLES", split_list),
+    Setting("mode", "SYNC_SCHEMA_MODE", parse_mode),
+    Setting("strict", "SYNC_SCHEMA_STRICT", parse_bool),
+    Setting("connect_timeout", "SYNC_SCHEMA_CONNECT_TIMEOUT", parse_seconds),
+    Setting("lock_timeout", "SYNC_SCHEMA_LOCK_TIMEOUT", parse_seconds),
+    Setting("statement_timeout", "SYNC_SCHEMA_STATEMENT_TIMEOUT", parse_seconds),
+    Setting("run_lock_wait", "SYNC_SCHEMA_RUN_LOCK_WAIT", parse_seconds),
+    Setting("allow", "SYNC_SCHEMA_ALLOW", lambda text: parse_allow(split_list(text))),
+    Setting("relax_not_null", "SYNC_SCHEMA_RELAX_NOT_NULL", parse_bool),
+)
+FILE_ONLY = Setting("database_url_env", "SYNC_SCHEMA_DATABASE_URL_ENV", str.strip)
+
+
+def load_dotenv_file(directory: Path) -> None:
+    path = directory / ".env"
+    if path.is_file():
+        from dotenv import load_dotenv
+
+        load_dotenv(path, override=False)
+
+
+def read_config_file(directory: Path) -> dict[str, str]:
+    """The `[sync_schema]` section of setup.cfg, else `[tool.sync_schema]` of pyproject.toml."""
+    setup_cfg = directory / "setup.cfg"
+    if setup_cfg.is_file():
+        parser = configparser.ConfigParser()
+        try:
+            parser.read(setup_cfg, encoding="utf-8")
+        except configparser.Error as exc:
+            raise ConfigError(f"cannot parse {setup_cfg}: {exc.message}", "fix the file's syntax") from None
+        if parser.has_section("sync_schema"):
+            return {k.replace("-", "_"): v for k, v in parser.items("sync_schema")}
+    pyproject = directory / "pyproject.toml"
+    if pyproject.is_file():
+        try:
+            import tomllib
+        except ImportError:  # Python 3.10
+            return {}
+        try:
+            data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"cannot parse {pyproject}: {exc}", "fix the file's syntax") from None
+        section = data.get("tool", {}).get("sync_schema", {})
+        return {k.replace("-", "_"): _as_text(v) for k, v in section.items()}
+    return {}
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def resolve_settings(flags: dict[str, Any], directory: Path | None = None, environ: dict[str, str] | None = None) -> Settings:
+    """Merge flags (already parsed, None when not given), environment and file settings."""
+    directory = directory or Path.cwd()
+    if environ is None:
+        load_dotenv_file(directory)
+        environ = dict(os.environ)
+    file_values = read_config_file(directory)
+    unknown = set(file_values) - {s.attr for s in SETTINGS} - {FILE_ONLY.attr}
+    if unknown:
+        raise ConfigError(
+            f"unknown setting(s) {', '.join(sorted(unknown))} in the sync_schema config section",
+            "see the settings table in the README",
+        )
+    settings = Settings()
+    for setting in SETTINGS:
+        if flags.get(setting.attr) is not None:
+            value = flags[setting.attr]
+            if isinstance(value, str):
+                value = setting.parse(value)
+        elif environ.get(setting.env, "").strip():
+            value = setting.parse(environ[setting.env])
+        elif setting.attr in file_values:
+            value = setting.parse(file_values[setting.attr])
+        else:
+            continue
+        setattr(settings, setting.attr, value)
+    settings.verbose = bool(flags.get("verbose"))
+
+    if flags.get("database_url"):
+        settings.database_url = flags["database_url"]
+        settings.database_url_source = "--database-url"
+    else:
+        env_name = (
+            flags.get("database_url_env")
+            or environ.get(FILE_ONLY.env, "").strip()
+            or file_values.get("database_url_env")
+            or "DATABASE_URL"
+        )
+        settings.database_url = environ.get(env_name)
+        settings.database_url_source = env_name
+    return settings

@@ -1,0 +1,132 @@
+"""Database URLs and connections: driver choice, time-outs, secrets kept out of logs."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, Engine
+from sqlalchemy.pool import NullPool
+
+from .errors import ConfigError, DatabaseError
+
+SUPPORTED = "postgresql://, postgres:// or sqlite:///path.db"
+# Driver preference for a bare postgresql:// URL. SQLAlchemy 2.1 defaults to psycopg (3)
+# while 2.0 defaulted to psycopg2; we pick whichever is installed so the URL from the
+# platform works as handed out.
+_PG_DRIVERS = (("psycopg2", "psycopg2"), ("psycopg", "psycopg"))
+
+
+def parse_url(raw: str | None, source: str = "DATABASE_URL") -> URL:
+    """Turn the configured URL into a SQLAlchemy URL with an installed driver."""
+    if raw is None or not raw.strip():
+        raise ConfigError(
+            f"no database URL: {source} is not set",
+            "set DATABASE_URL (e.g. postgresql://user:password@host:5432/db) or pass --database-url",
+        )
+    text = raw.strip()
+    if "://" not in text:
+        raise ConfigError(
+            f"malformed database URL in {source} (no scheme)", f"use a URL such as {SUPPORTED}"
+        )
+    scheme = text.split("://", 1)[0]
+    if scheme == "postgres" or scheme.startswith("postgres+"):
+        # Heroku and Render hand out postgres://, which SQLAlchemy 1.4+ no longer accepts.
+        text = "postgresql" + text[len("postgres") :]
+    try:
+        url = sa.make_url(text)
+    except Exception:
+        raise ConfigError(
+            f"malformed database URL in {source} (scheme {scheme}://)",
+            f"check its form: {SUPPORTED}",
+        ) from None
+    if url.get_backend_name() == "postgresql" and "+" not in url.drivername:
+        url = url.set(drivername=f"postgresql+{_installed_pg_driver()}")
+    try:
+        url.get_dialect()
+    except Exception:
+        raise ConfigError(
+            f"unknown database scheme {scheme}:// in {source}",
+            f"use {SUPPORTED}, or install the driver for {scheme}",
+        ) from None
+    return url
+
+
+def _installed_pg_driver() -> str:
+    for module, driver in _PG_DRIVERS:
+        if importlib.util.find_spec(module) is not None:
+            return driver
+    raise ConfigError(
+        "no PostgreSQL driver installed", "pip install psycopg2-binary (or psycopg[binary])"
+    )
+
+
+def redact(url: URL) -> str:
+    return url.render_as_string(hide_password=True)
+
+
+def scrub(text: str, url: URL | None) -> str:
+    """Remove the URL's password from any text that may quote it (driver errors do)."""
+    if url is not None and url.password:
+        text = text.replace(str(url.password), "***")
+    return re.sub(r"(://[^:/@\s]+:)[^@\s]+@", r"\1***@", text)
+
+
+def create_engine(url: URL, connect_timeout: float) -> Engine:
+    """An engine whose connection attempts give up after `connect_timeout` seconds."""
+    connect_args: dict[str, object] = {}
+    backend = url.get_backend_name()
+    if backend == "postgresql":
+        connect_args["connect_timeout"] = max(1, round(connect_timeout))
+        connect_args["application_name"] = "sync-schema"
+    elif backend == "sqlite":
+        connect_args["timeout"] = connect_timeout
+    engine = sa.create_engine(url, poolclass=NullPool, connect_args=connect_args)
+    if backend == "sqlite":
+        _make_sqlite_ddl_transactional(engine)
+    return engine
+
+
+def _make_sqlite_ddl_transactional(engine: Engine) -> None:
+    # pysqlite only opens transactions before DML, so DDL would autocommit statement by
+    # statement. Taking over BEGIN makes each table's changes atomic, as on PostgreSQL.
+    @sa.event.listens_for(engine, "connect")
+    def _no_implicit_transactions(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        dbapi_connection.isolation_level = None
+
+    @sa.event.listens_for(engine, "begin")
+    def _explicit_begin(connection):  # type: ignore[no-untyped-def]
+        connection.exec_driver_sql("BEGIN")
+
+
+def describe_connect_error(exc: BaseException, url: URL, connect_timeout: float) -> DatabaseError:
+    """Map a driver's connection error to one line that says what to check."""
+    original = getattr(exc, "orig", None) or exc
+    detail = scrub(str(original).strip().splitlines()[0] if str(original).strip() else "", url)
+    where = f"{url.host or 'localhost'}:{url.port or 5432}" if url.host or url.port else (url.database or "")
+    low = str(original).lower()
+    if "could not translate host name" in low or "name or service not known" in low:
+        return DatabaseError(f"cannot resolve database host {url.host!r}", "check the host in DATABASE_URL")
+    if "timeout expired" in low or "timed out" in low:
+        return DatabaseError(
+            f"connecting to {where} timed out after {connect_timeout:g} s",
+            "check the host and port, the firewall, and that you use the URL reachable from here "
+            "(internal vs external); --connect-timeout sets the wait",
+        )
+    if "connection refused" in low:
+        return DatabaseError(
+            f"connection refused by {where}", "is the database running, and is the port right?"
+        )
+    if "password authentication failed" in low or "authentication failed" in low:
+        return DatabaseError(
+            f"authentication failed for user {url.username!r} at {where}",
+            "check the user and password in DATABASE_URL",
+        )
+    if "does not exist" in low and "database" in low:
+        return DatabaseError(f"database {url.database!r} does not exist on {where}", "create it or fix the URL")
+    if "unable to open database file" in low:
+        return DatabaseError(
+            f"cannot open SQLite file {url.database!r}", "check that its directory exists and is writable"
+        )
+    return DatabaseError(f"cannot connect to {where}: {detail}", "check DATABASE_URL")

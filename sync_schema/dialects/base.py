@@ -1,0 +1,230 @@
+"""What every dialect provides: spelling normalization, catalog inspection and DDL.
+
+A dialect is a small class of facts plus overridable hooks. The differ asks it for
+comparison keys (`type_key`, `default_key`); the planner asks it for DDL; the applier
+asks it how to bound locks. Nothing else in the package knows a dialect's quirks.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, ClassVar
+
+from ..snapshot import CheckConstraint, Column, EnumType, ForeignKey, Index, Snapshot, Table, UniqueConstraint
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection, Dialect as SADialect
+
+_QUOTED = re.compile(r"'(?:[^']|'')*'")
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+
+
+class Dialect:
+    name: ClassVar[str]
+    default_schema: ClassVar[str]
+    supports_schemas: ClassVar[bool] = True
+    supports_alter_column: ClassVar[bool] = True
+    # Several ADD COLUMN clauses in one ALTER TABLE statement.
+    multi_add_column: ClassVar[bool] = True
+    # Synonyms for the current time, all compared as now().
+    now_synonyms: ClassVar[tuple[str, ...]] = ("current_timestamp", "now()", "current_timestamp()")
+
+    def __init__(self, sa_dialect: SADialect) -> None:
+        self.sa_dialect = sa_dialect
+        self.preparer = sa_dialect.identifier_preparer
+
+    # -- inspection ----------------------------------------------------------------
+
+    def inspect(self, conn: Connection, schemas: set[str] | None) -> Snapshot:
+        """Read the live schema with a fixed number of catalog queries."""
+        raise NotImplementedError
+
+    queries_per_inspect: ClassVar[int] = 0
+
+    # -- comparison keys -----------------------------------------------------------
+
+    def type_key(self, type_: str) -> str:
+        return " ".join(type_.lower().replace(", ", ",").split())
+
+    def default_key(self, default: str | None) -> str | None:
+        """A normalized default: casts, case, parentheses and synonyms are not differences."""
+        if default is None:
+            return None
+        text = default.strip()
+        while _wrapped_in_parens(text):
+            text = text[1:-1].strip()
+        text = self._strip_casts(text)
+        while _wrapped_in_parens(text):
+            text = text[1:-1].strip()
+        if _QUOTED.fullmatch(text):
+            inner = text[1:-1].replace("''", "'")
+            if _NUMBER.match(inner) or inner.lower() in ("true", "false"):
+                text = inner  # '5' on an integer column is the number 5
+            else:
+                return text
+        low = _lower_outside_quotes(text)
+        if low in self.now_synonyms:
+            return "now()"
+        if _NUMBER.match(low):
+            try:
+                return format(Decimal(low).normalize(), "f")
+            except InvalidOperation:
+                return low
+        return low
+
+    def _strip_casts(self, text: str) -> str:
+        return text
+
+    def can_add_column_with_default(self, default: str) -> bool:
+        return True
+
+    def autoincrement_kind(self, type_key: str) -> str | None:
+        """How the database numbers an autoincrement key of this type, if it does."""
+        return None
+
+    # -- DDL -----------------------------------------------------------------------
+
+    def quote(self, identifier: str) -> str:
+        return self.preparer.quote(identifier)
+
+    def table_name(self, schema: str, name: str) -> str:
+        if schema == self.default_schema:
+            return self.quote(name)
+        return f"{self.quote(schema)}.{self.quote(name)}"
+
+    def column_type_sql(self, column: Column) -> str:
+        return column.type
+
+    def column_sql(self, column: Column, *, force_nullable: bool = False, default: str | None = None) -> str:
+        parts = [self.quote(column.name), self.column_type_sql(column)]
+        default = default if default is not None else column.default
+        if default is not None:
+            parts.append(f"DEFAULT {default}")
+        if column.autoincrement and column.autoincrement.startswith("identity"):
+            kind = "ALWAYS" if column.autoincrement == "identity_always" else "BY DEFAULT"
+            parts.append(f"GENERATED {kind} AS IDENTITY")
+        if not column.nullable and not force_nullable:
+            parts.append("NOT NULL")
+        return " ".join(parts)
+
+    def columns_list(self, names: tuple[str, ...]) -> str:
+        return ", ".join(self.quote(n) for n in names)
+
+    def create_schema_sql(self, schema: str) -> str:
+        return f"CREATE SCHEMA IF NOT EXISTS {self.quote(schema)}"
+
+    def create_enum_sql(self, enum: EnumType) -> str:
+        raise NotImplementedError(f"{self.name} has no enum types")
+
+    def create_table_sql(self, table: Table, foreign_keys: tuple[ForeignKey, ...]) -> str:
+        lines = [self.column_sql(c) for c in table.columns]
+        if table.primary_key:
+            lines.append(self._named(table.primary_key_name) + f"PRIMARY KEY ({self.columns_list(table.primary_key)})")
+        lines += [self.unique_sql(u) for u in table.uniques]
+        lines += [self.check_sql(c) for c in table.checks]
+        lines += [self.foreign_key_sql(fk) for fk in foreign_keys]
+        body = ",\n    ".join(lines)
+        return f"CREATE TABLE {self.table_name(table.schema, table.name)} (\n    {body}\n)"
+
+    def _named(self, name: str | None) -> str:
+        return f"CONSTRAINT {self.quote(name)} " if name else ""
+
+    def unique_sql(self, unique: UniqueConstraint) -> str:
+        return self._named(unique.name) + f"UNIQUE ({self.columns_list(unique.columns)})"
+
+    def check_sql(self, check: CheckConstraint) -> str:
+        return self._named(check.name) + f"CHECK ({check.sqltext})"
+
+    def foreign_key_sql(self, fk: ForeignKey) -> str:
+        sql = (
+            self._named(fk.name)
+            + f"FOREIGN KEY ({self.columns_list(fk.columns)}) REFERENCES "
+            + f"{self.table_name(fk.ref_schema, fk.ref_table)} ({self.columns_list(fk.ref_columns)})"
+        )
+        if fk.on_delete:
+            sql += f" ON DELETE {fk.on_delete}"
+        if fk.on_update:
+            sql += f" ON UPDATE {fk.on_update}"
+        return sql
+
+    def add_foreign_key_sql(self, table: Table, fk: ForeignKey) -> str:
+        return f"ALTER TABLE {self.table_name(table.schema, table.name)} ADD {self.foreign_key_sql(fk)}"
+
+    def add_columns_sql(self, table: Table, columns: list[tuple[Column, str | None]]) -> list[str]:
+        """ADD COLUMN statements for (column, default) pairs, each added as nullable."""
+        target = self.table_name(table.schema, table.name)
+        clauses = [f"ADD COLUMN {self.column_sql(c, force_nullable=True, default=d)}" for c, d in columns]
+        if self.multi_add_column:
+            return [f"ALTER TABLE {target} " + ", ".join(clauses)]
+        return [f"ALTER TABLE {target} {clause}" for clause in clauses]
+
+    def create_index_sql(self, table: Table, index: Index) -> str:
+        unique = "UNIQUE " if index.unique else ""
+        name = self.quote(index.name) + " " if index.name else ""
+        # Expressions are kept wrapped in parentheses; anything else is a column name.
+        exprs = ", ".join(e if e.startswith("(") else self.quote(e) for e in index.expressions)
+        sql = f"CREATE {unique}INDEX {name}ON {self.table_name(table.schema, table.name)} ({exprs})"
+        if index.where:
+            sql += f" WHERE {index.where}"
+        return sql
+
+    def alter_type_sql(self, table: Table, column: Column) -> str | None:
+        return None
+
+    def set_not_null_sql(self, table: Table, column_name: str) -> str | None:
+        return None
+
+    def drop_not_null_sql(self, table: Table, column_name: str) -> str | None:
+        return None
+
+    def set_default_sql(self, table: Table, column_name: str, default: str | None) -> str | None:
+        return None
+
+    def drop_column_sql(self, table: Table, column_name: str) -> str:
+        return f"ALTER TABLE {self.table_name(table.schema, table.name)} DROP COLUMN {self.quote(column_name)}"
+
+    def drop_table_sql(self, table: Table) -> str:
+        return f"DROP TABLE {self.table_name(table.schema, table.name)}"
+
+    def drop_index_sql(self, table: Table, index: Index) -> str:
+        return f"DROP INDEX {self.quote(index.name or '')}"
+
+    # -- applying ------------------------------------------------------------------
+
+    def bound_locks(self, conn: Connection, lock_timeout: float, statement_timeout: float) -> None:
+        """Called at the start of each transaction that runs DDL."""
+
+    def try_run_lock(self, conn: Connection) -> bool:
+        """Take the one-run-at-a-time lock on `conn` without waiting; True if taken."""
+        return True
+
+    def release_run_lock(self, conn: Connection) -> None:
+        """Release what try_run_lock took."""
+
+
+def _wrapped_in_parens(text: str) -> bool:
+    if not (text.startswith("(") and text.endswith(")")):
+        return False
+    depth = 0
+    in_quote = False
+    for i, ch in enumerate(text):
+        if ch == "'":
+            in_quote = not in_quote
+        elif not in_quote and ch == "(":
+            depth += 1
+        elif not in_quote and ch == ")":
+            depth -= 1
+            if depth == 0 and i != len(text) - 1:
+                return False
+    return depth == 0
+
+
+def _lower_outside_quotes(text: str) -> str:
+    out, last = [], 0
+    for m in _QUOTED.finditer(text):
+        out.append(text[last : m.start()].lower())
+        out.append(m.group(0))
+        last = m.end()
+    out.append(text[last:].lower())
+    return " ".join("".join(out).split())

@@ -1,0 +1,237 @@
+"""PostgreSQL: catalog inspection in five set-based queries, type spelling, DDL, lock bounds."""
+
+from __future__ import annotations
+
+import re
+from importlib.resources import files
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+
+from ..snapshot import CheckConstraint, Column, EnumType, ForeignKey, Index, Snapshot, Table, UniqueConstraint
+from .base import Dialect, _wrapped_in_parens
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+_FK_ACTIONS = {"a": None, "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
+_SERIAL_DEFAULT = re.compile(r"^nextval\('[^']+'::regclass\)$")
+_CAST = re.compile(r"^(?P<value>'(?:[^']|'')*'|\(.*\)|[^:()']+)::[\w\s.\"\[\]]+(\(\d+(,\s*\d+)?\))?(\[\])*$")
+_TYPE_ALIASES = {
+    "varchar": "character varying",
+    "char": "character",
+    "bpchar": "character",
+    "int": "integer",
+    "int4": "integer",
+    "int8": "bigint",
+    "int2": "smallint",
+    "serial": "integer",
+    "serial4": "integer",
+    "bigserial": "bigint",
+    "serial8": "bigint",
+    "smallserial": "smallint",
+    "serial2": "smallint",
+    "bool": "boolean",
+    "decimal": "numeric",
+    "float8": "double precision",
+    "double": "double precision",
+    "float4": "real",
+    "timestamptz": "timestamp with time zone",
+    "timetz": "time with time zone",
+    "varbit": "bit varying",
+}
+# Key of the session advisory lock that keeps concurrent runs (several dynos, several
+# instances starting together) from applying the same change twice: "sync" in ASCII.
+RUN_LOCK_KEY = 0x73796E63
+_SERIAL_TYPES = {"integer": "SERIAL", "bigint": "BIGSERIAL", "smallint": "SMALLSERIAL"}
+
+
+def _query(name: str) -> sa.TextClause:
+    return sa.text(files(__package__).joinpath("sql", f"pg_{name}.sql").read_text(encoding="utf-8"))
+
+
+class PostgreSQLDialect(Dialect):
+    name = "postgresql"
+    default_schema = "public"
+    queries_per_inspect = 5
+
+    def __init__(self, sa_dialect) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(sa_dialect)
+        self.server_version = 0
+
+    # -- inspection ----------------------------------------------------------------
+
+    def inspect(self, conn: Connection, schemas: set[str] | None) -> Snapshot:
+        overview = conn.execute(_query("overview")).one()
+        self.server_version = overview.server_version
+        existing = frozenset(overview.schemas)
+        wanted = sorted(existing if schemas is None else existing & schemas)
+        params = {"schemas": wanted}
+
+        columns: dict[tuple[str, str], list[Column]] = {}
+        estimates: dict[tuple[str, str], int | None] = {}
+        for row in conn.execute(_query("columns"), params):
+            key = (row.schema_name, row.table_name)
+            columns.setdefault(key, [])
+            estimates[key] = row.row_estimate if row.row_estimate >= 0 else None
+            if row.column_name is not None and not row.generated:
+                columns[key].append(_column_from_row(row))
+
+        primary: dict[tuple[str, str], tuple[tuple[str, ...], str]] = {}
+        uniques: dict[tuple[str, str], list[UniqueConstraint]] = {}
+        fks: dict[tuple[str, str], list[ForeignKey]] = {}
+        checks: dict[tuple[str, str], list[CheckConstraint]] = {}
+        for row in conn.execute(_query("constraints"), params):
+            key = (row.schema_name, row.table_name)
+            cols = tuple(row.columns)
+            if row.kind == "p":
+                primary[key] = (cols, row.name)
+            elif row.kind == "u":
+                uniques.setdefault(key, []).append(UniqueConstraint(row.name, cols))
+            elif row.kind == "f":
+                fks.setdefault(key, []).append(
+                    ForeignKey(
+                        row.name, cols, row.ref_schema, row.ref_table, tuple(row.ref_columns),
+                        _FK_ACTIONS.get(row.on_delete), _FK_ACTIONS.get(row.on_update),
+                    )
+                )
+            elif row.kind == "c":
+                checks.setdefault(key, []).append(CheckConstraint(row.name, _check_body(row.definition)))
+
+        indexes: dict[tuple[str, str], list[Index]] = {}
+        for row in conn.execute(_query("indexes"), params):
+            indexes.setdefault((row.schema_name, row.table_name), []).append(
+                Index(
+                    row.name, tuple(row.expressions), row.is_unique, row.predicate,
+                    row.method if row.method != "btree" else None, row.is_valid,
+                )
+            )
+
+        enums = {
+            (row.schema_name, row.name): EnumType(row.schema_name, row.name, tuple(row.labels))
+            for row in conn.execute(_query("enums"))
+        }
+
+        tables = {}
+        for key, cols in columns.items():
+            pk_cols, pk_name = primary.get(key, ((), None))
+            tables[key] = Table(
+                schema=key[0], name=key[1], columns=tuple(cols), primary_key=pk_cols,
+                primary_key_name=pk_name, indexes=tuple(indexes.get(key, ())),
+                uniques=tuple(uniques.get(key, ())), foreign_keys=tuple(fks.get(key, ())),
+                checks=tuple(checks.get(key, ())), row_estimate=estimates.get(key),
+            )
+        return Snapshot("postgresql", overview.current_schema or "public", existing, tables, enums)
+
+    # -- comparison keys -----------------------------------------------------------
+
+    def type_key(self, type_: str) -> str:
+        """Spell a type the way format_type() does: VARCHAR(255) -> character varying(255)."""
+        text = " ".join(type_.strip().lower().split())
+        array = ""
+        while text.endswith("[]"):
+            array += "[]"
+            text = text[:-2].rstrip()
+        args = ""
+        match = re.search(r"\(([^)]*)\)", text)
+        if match:
+            args = match.group(1).replace(" ", "")
+            text = (text[: match.start()] + text[match.end() :]).strip()
+            text = " ".join(text.split())
+        zone = ""
+        for suffix in (" with time zone", " without time zone"):
+            if text.endswith(suffix):
+                zone, text = suffix, text[: -len(suffix)]
+        base = _TYPE_ALIASES.get(text, text)
+        if base.endswith(" with time zone"):  # timestamptz / timetz aliases
+            base, zone = base[: -len(" with time zone")], " with time zone"
+        if base in ("timestamp", "time") and not zone:
+            zone = " without time zone"
+        if base == "float":
+            base = "real" if args and int(args) <= 24 else "double precision"
+            args = ""
+        if base == "character" and not args:
+            args = "1"
+        if "." in base or '"' in base:  # enum or domain: the schema prefix depends on search_path
+            base = base.replace('"', "").rsplit(".", 1)[-1]
+        return f"{base}{f'({args})' if args else ''}{zone}{array}"
+
+    def autoincrement_kind(self, type_key: str) -> str | None:
+        return "serial" if type_key in _SERIAL_TYPES else None
+
+    def _strip_casts(self, text: str) -> str:
+        while True:
+            match = _CAST.match(text)
+            if not match:
+                return text
+            text = match.group("value").strip()
+
+    # -- DDL -----------------------------------------------------------------------
+
+    def column_type_sql(self, column: Column) -> str:
+        if column.autoincrement == "serial":
+            return _SERIAL_TYPES.get(self.type_key(column.type), column.type)
+        return column.type
+
+    def create_enum_sql(self, enum: EnumType) -> str:
+        labels = ", ".join("'" + v.replace("'", "''") + "'" for v in enum.values)
+        return f"CREATE TYPE {self.table_name(enum.schema, enum.name)} AS ENUM ({labels})"
+
+    def alter_type_sql(self, table: Table, column: Column) -> str:
+        name = self.quote(column.name)
+        return (
+            f"ALTER TABLE {self.table_name(table.schema, table.name)} ALTER COLUMN {name} "
+            f"TYPE {column.type} USING {name}::{column.type}"
+        )
+
+    def set_not_null_sql(self, table: Table, column_name: str) -> str:
+        return f"ALTER TABLE {self.table_name(table.schema, table.name)} ALTER COLUMN {self.quote(column_name)} SET NOT NULL"
+
+    def drop_not_null_sql(self, table: Table, column_name: str) -> str:
+        return f"ALTER TABLE {self.table_name(table.schema, table.name)} ALTER COLUMN {self.quote(column_name)} DROP NOT NULL"
+
+    def set_default_sql(self, table: Table, column_name: str, default: str | None) -> str:
+        target = f"ALTER TABLE {self.table_name(table.schema, table.name)} ALTER COLUMN {self.quote(column_name)}"
+        return f"{target} DROP DEFAULT" if default is None else f"{target} SET DEFAULT {default}"
+
+    def drop_index_sql(self, table: Table, index: Index) -> str:
+        return f"DROP INDEX {self.table_name(table.schema, index.name or '')}"
+
+    # -- applying ------------------------------------------------------------------
+
+    def bound_locks(self, conn: Connection, lock_timeout: float, statement_timeout: float) -> None:
+        # An ALTER waiting for its lock queues every later query on the table behind it;
+        # lock_timeout bounds how long production traffic can be held up by us.
+        conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{int(lock_timeout * 1000)}ms'")
+        conn.exec_driver_sql(f"SET LOCAL statement_timeout = '{int(statement_timeout * 1000)}ms'")
+
+
+    def try_run_lock(self, conn: Connection) -> bool:
+        taken = conn.execute(sa.text("SELECT pg_try_advisory_lock(:key)"), {"key": RUN_LOCK_KEY}).scalar()
+        conn.commit()  # the lock belongs to the session and outlives the transaction
+        return bool(taken)
+
+    def release_run_lock(self, conn: Connection) -> None:
+        conn.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": RUN_LOCK_KEY})
+        conn.commit()
+
+
+def _column_from_row(row) -> Column:  # type: ignore[no-untyped-def]
+    default = row.column_default
+    autoincrement = None
+    if row.identity in ("a", "d"):
+        autoincrement = "identity_always" if row.identity == "a" else "identity"
+    elif default is not None and _SERIAL_DEFAULT.match(default):
+        autoincrement, default = "serial", None
+    return Column(row.column_name, row.column_type, not row.not_null, default, autoincrement)
+
+
+def _check_body(definition: str) -> str:
+    body = definition.strip()
+    if body.upper().startswith("CHECK "):
+        body = body[6:].strip()
+    if body.upper().endswith(" NOT VALID"):
+        body = body[: -len(" NOT VALID")].strip()
+    while _wrapped_in_parens(body):
+        body = body[1:-1].strip()
+    return body

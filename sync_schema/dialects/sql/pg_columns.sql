@@ -1,0 +1,18 @@
+-- Every column of every ordinary or partitioned table in the schemas, in one pass.
+SELECT n.nspname::text AS schema_name,
+       c.relname::text AS table_name,
+       c.reltuples::bigint AS row_estimate,
+       a.attname::text AS column_name,
+       format_type(a.atttypid, a.atttypmod) AS column_type,
+       a.attnotnull AS not_null,
+       pg_get_expr(d.adbin, d.adrelid) AS column_default,
+       a.attidentity::text AS identity,
+       a.attgenerated::text AS generated
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+WHERE c.relkind IN ('r', 'p')
+  AND NOT c.relispartition
+  AND n.nspname = ANY(:schemas)
+ORDER BY n.nspname, c.relname, a.attnum

@@ -1,0 +1,27 @@
+"""Errors that reach the user as one line: what happened, then what to do."""
+
+from __future__ import annotations
+
+
+class SyncError(Exception):
+    """An expected failure (bad input, unreachable database...) reported without a traceback."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message}: {self.hint}" if self.hint else self.message
+
+
+class ConfigError(SyncError):
+    """The settings are incomplete or malformed."""
+
+
+class ModelsError(SyncError):
+    """The models module could not be imported or holds no metadata."""
+
+
+class DatabaseError(SyncError):
+    """The database could not be reached or refused us."""

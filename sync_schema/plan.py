@@ -1,0 +1,317 @@
+"""Turn changes into steps: the SQL that would fix each one, with its hazards.
+
+The planner never decides whether a step runs; it only states what a step needs
+(`requires`, the `--allow` class) and what it risks (`hazards`). The `Policy` decides.
+Steps come out in execution order and grouped by table, so that the applier can run
+each table's steps in one transaction.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .diff import Change, Kind
+from .dialects import Dialect
+from .snapshot import Column, EnumType, ForeignKey, Index, Snapshot, Table, TableKey, UniqueConstraint, qualified
+
+# --allow classes: what a user opts in to. Steps with requires=None are always safe.
+ALLOW_CLASSES = ("type-change", "set-not-null", "default-change", "constraint", "drop")
+RELAX_NOT_NULL = "relax-not-null"  # on by default; --no-relax-not-null turns it off
+
+
+@dataclass
+class Step:
+    description: str
+    sql: list[str]
+    changes: tuple[Change, ...]
+    table: TableKey | None = None
+    requires: str | None = None
+    hazards: tuple[str, ...] = ()
+    transactional: bool = True
+
+
+@dataclass(frozen=True)
+class Policy:
+    allow: frozenset[str] = frozenset()
+    relax_not_null: bool = True
+
+    def permits(self, step: Step) -> bool:
+        if not step.sql:
+            return False
+        if step.requires is None:
+            return True
+        if step.requires == RELAX_NOT_NULL:
+            return self.relax_not_null
+        return step.requires in self.allow
+
+
+@dataclass
+class Plan:
+    steps: list[Step] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def plan_changes(changes: list[Change], desired: Snapshot, actual: Snapshot, dialect: Dialect) -> Plan:
+    planner = _Planner(desired, actual, dialect)
+    return planner.plan(changes)
+
+
+class _Planner:
+    def __init__(self, desired: Snapshot, actual: Snapshot, dialect: Dialect) -> None:
+        self.desired = desired
+        self.actual = actual
+        self.dialect = dialect
+        self.plan_ = Plan()
+
+    def name(self, change: Change) -> str:
+        base = qualified(change.schema, change.table or "", self.desired.default_schema)
+        return f"{base}.{change.name}" if change.name and change.table else (change.name or base)
+
+    def add(self, step: Step) -> None:
+        self.plan_.steps.append(step)
+
+    def plan(self, changes: list[Change]) -> Plan:
+        by_kind: dict[Kind, list[Change]] = {}
+        for change in changes:
+            by_kind.setdefault(change.kind, []).append(change)
+
+        for change in by_kind.get(Kind.MISSING_SCHEMA, []):
+            self.add(Step(f"create schema {change.schema}", [self.dialect.create_schema_sql(change.schema)], (change,)))
+        for change in by_kind.get(Kind.MISSING_ENUM, []):
+            assert isinstance(change.desired, EnumType)
+            self.add(Step(f"create enum type {change.name}", [self.dialect.create_enum_sql(change.desired)], (change,)))
+        for change in by_kind.get(Kind.MISSING_ENUM_VALUES, []):
+            self._enum_values(change)
+        self._new_tables(by_kind.get(Kind.MISSING_TABLE, []))
+
+        per_table: dict[TableKey, list[Change]] = {}
+        for change in changes:
+            if change.table is not None and change.kind not in (Kind.MISSING_TABLE, Kind.EXTRA_TABLE):
+                per_table.setdefault((change.schema, change.table), []).append(change)
+        for key, table_changes in per_table.items():
+            self._existing_table(key, table_changes)
+        for change in by_kind.get(Kind.EXTRA_TABLE, []):
+            table = change.actual
+            assert isinstance(table, Table)
+            self.add(
+                Step(
+                    f"drop table {self.name(change)}", [self.dialect.drop_table_sql(table)], (change,), table.key,
+                    requires="drop", hazards=(f"deletes the table and its data ({_rows(table)})",),
+                )
+            )
+        return self.plan_
+
+    # -- whole objects ---------------------------------------------------------------
+
+    def _enum_values(self, change: Change) -> None:
+        assert isinstance(change.desired, EnumType) and isinstance(change.actual, EnumType)
+        target = self.dialect.table_name(change.schema, change.name or "")
+        sql = [
+            f"ALTER TYPE {target} ADD VALUE IF NOT EXISTS " + "'" + value.replace("'", "''") + "'"
+            for value in change.desired.values
+            if value not in change.actual.values
+        ]
+        # ADD VALUE cannot run inside a transaction block before PostgreSQL 12.
+        self.add(Step(f"add values to enum type {change.name}", sql, (change,), transactional=False))
+
+    def _new_tables(self, changes: list[Change]) -> None:
+        available = set(self.actual.tables)
+        deferred: list[tuple[Change, Table, ForeignKey]] = []
+        for change in changes:
+            table = change.desired
+            assert isinstance(table, Table)
+            inline = []
+            for fk in table.foreign_keys:
+                if (fk.ref_schema, fk.ref_table) in available or (fk.ref_schema, fk.ref_table) == table.key:
+                    inline.append(fk)
+                else:
+                    deferred.append((change, table, fk))  # created later in this run: a cycle
+            sql = [self.dialect.create_table_sql(table, tuple(inline))]
+            sql += [self.dialect.create_index_sql(table, ix) for ix in table.indexes]
+            self.add(Step(f"create table {self.name(change)}", sql, (change,), table.key))
+            available.add(table.key)
+        for change, table, fk in deferred:
+            self.add(
+                Step(
+                    f"add foreign key {self.name(change)} -> {fk.ref_table}",
+                    [self.dialect.add_foreign_key_sql(table, fk)], (change,), table.key,
+                )
+            )
+
+    # -- changes inside an existing table -------------------------------------------
+
+    def _existing_table(self, key: TableKey, changes: list[Change]) -> None:
+        desired = self.desired.tables.get(key)
+        actual = self.actual.tables[key]
+        table = desired or actual
+        kinds: dict[Kind, list[Change]] = {}
+        for change in changes:
+            kinds.setdefault(change.kind, []).append(change)
+
+        # Safe first, in one transaction: relax what breaks INSERTs, add, index.
+        for change in kinds.get(Kind.EXTRA_COLUMN, []):
+            self._extra_column(table, change)
+        for change in kinds.get(Kind.NULLABLE_MISMATCH, []):
+            self._nullability(table, change)
+        if kinds.get(Kind.MISSING_COLUMN):
+            self._add_columns(table, kinds[Kind.MISSING_COLUMN])
+        for change in kinds.get(Kind.MISSING_INDEX, []) + kinds.get(Kind.INVALID_INDEX, []):
+            self._index(table, change)
+        for change in kinds.get(Kind.TYPE_MISMATCH, []):
+            self._type_change(table, change)
+        for change in kinds.get(Kind.DEFAULT_MISMATCH, []):
+            self._default(table, change)
+        for change in kinds.get(Kind.MISSING_UNIQUE, []):
+            self._unique(table, change)
+        for change in kinds.get(Kind.MISSING_FOREIGN_KEY, []):
+            self._foreign_key(table, change)
+        for change in kinds.get(Kind.INDEX_MISMATCH, []):
+            self.add(Step(f"review index {self.name(change)}: {change.detail}", [], (change,), key))
+        for change in kinds.get(Kind.EXTRA_INDEX, []):
+            assert isinstance(change.actual, Index)
+            self.add(
+                Step(f"drop index {self.name(change)} (not in the models)", [self.dialect.drop_index_sql(table, change.actual)],
+                     (change,), key, requires="drop")
+            )
+
+    def _add_columns(self, table: Table, changes: list[Change]) -> None:
+        columns: list[tuple[Column, str | None]] = []
+        for change in changes:
+            column = change.desired
+            assert isinstance(column, Column)
+            default = column.default if column.default is not None else column.python_default
+            where = self.name(change)
+            if default is not None and not self.dialect.can_add_column_with_default(default):
+                self.plan_.warnings.append(
+                    f"{where}: {self.dialect.name} cannot add a column with the non-constant default {default}; "
+                    "added without a default, existing rows get NULL"
+                )
+                default = None
+            if column.default is None and column.python_default is None and column.python_default_is_callable:
+                self.plan_.warnings.append(
+                    f"{where}: its default is computed in Python, so the column is added without one; existing rows get NULL"
+                )
+            if not column.nullable and not column.autoincrement:
+                self.plan_.warnings.append(f"{where} is NOT NULL in the models; added as nullable. To finish: " + self._finish_not_null(table, column, default))
+            columns.append((column, default))
+        names = ", ".join(c.name for c, _ in columns)
+        self.add(Step(f"add column{'s' if len(columns) > 1 else ''} {qualified(table.schema, table.name, self.desired.default_schema)}: {names}",
+                      self.dialect.add_columns_sql(table, columns), tuple(changes), table.key))
+
+    def _finish_not_null(self, table: Table, column: Column, default: str | None) -> str:
+        set_not_null = self.dialect.set_not_null_sql(table, column.name)
+        if set_not_null is None:
+            return f"{self.dialect.name} cannot add NOT NULL to an existing column; rebuild the table by hand"
+        if default is not None:
+            return set_not_null  # existing rows received the default
+        target, col = self.dialect.table_name(table.schema, table.name), self.dialect.quote(column.name)
+        return f"UPDATE {target} SET {col} = <value> WHERE {col} IS NULL; {set_not_null}"
+
+    def _index(self, table: Table, change: Change) -> None:
+        index = change.desired
+        assert isinstance(index, Index)
+        sql = [self.dialect.create_index_sql(table, index)]
+        if change.kind is Kind.INVALID_INDEX:
+            sql.insert(0, self.dialect.drop_index_sql(table, index))
+        hazards = ("builds an index; writes to the table wait until it is built",) if (self.actual.tables[table.key].row_estimate or 0) > 0 else ()
+        self.add(Step(f"create index {self.name(change)}", sql, (change,), table.key, hazards=hazards))
+
+    def _extra_column(self, table: Table, change: Change) -> None:
+        column = change.actual
+        assert isinstance(column, Column)
+        actual_table = self.actual.tables[table.key]
+        breaks_inserts = not column.nullable and column.default is None and not column.autoincrement and column.name not in actual_table.primary_key
+        if breaks_inserts:
+            sql = self.dialect.drop_not_null_sql(table, column.name)
+            self.add(
+                Step(
+                    f"relax {self.name(change)}: not in the models, NOT NULL without a default, so INSERTs from the models will fail ({_rows(actual_table)})",
+                    [sql] if sql else [], (change,), table.key, requires=RELAX_NOT_NULL,
+                )
+            )
+        self.add(
+            Step(
+                f"drop column {self.name(change)} (not in the models; {_rows(actual_table)})",
+                [self.dialect.drop_column_sql(table, column.name)], (change,), table.key,
+                requires="drop", hazards=("deletes the column's data",),
+            )
+        )
+
+    def _nullability(self, table: Table, change: Change) -> None:
+        desired, actual = change.desired, change.actual
+        assert isinstance(desired, Column) and isinstance(actual, Column)
+        if desired.nullable:
+            # NOT NULL in the database only. Relaxing keeps every row; without a
+            # default, the models' INSERTs that omit the column would fail.
+            sql = self.dialect.drop_not_null_sql(table, desired.name)
+            breaks_inserts = actual.default is None and not actual.autoincrement
+            self.add(
+                Step(
+                    f"drop NOT NULL on {self.name(change)} (nullable in the models"
+                    + ("; INSERTs that omit it fail)" if breaks_inserts else ")"),
+                    [sql] if sql else [], (change,), table.key,
+                    requires=RELAX_NOT_NULL,
+                )
+            )
+        else:
+            sql = self.dialect.set_not_null_sql(table, desired.name)
+            self.add(
+                Step(
+                    f"set NOT NULL on {self.name(change)}", [sql] if sql else [], (change,), table.key,
+                    requires="set-not-null",
+                    hazards=("fails if any row holds NULL", "scans the table under an ACCESS EXCLUSIVE lock"),
+                )
+            )
+
+    def _type_change(self, table: Table, change: Change) -> None:
+        desired = change.desired
+        assert isinstance(desired, Column) and isinstance(change.actual, Column)
+        sql = self.dialect.alter_type_sql(table, desired)
+        old, new = self.dialect.type_key(change.actual.type), self.dialect.type_key(desired.type)
+        self.add(
+            Step(
+                f"change type of {self.name(change)}: {old} -> {new}", [sql] if sql else [], (change,), table.key,
+                requires="type-change", hazards=_type_change_hazards(old, new),
+            )
+        )
+
+    def _default(self, table: Table, change: Change) -> None:
+        desired = change.desired
+        assert isinstance(desired, Column)
+        sql = None if desired.autoincrement else self.dialect.set_default_sql(table, desired.name, desired.default)
+        self.add(Step(f"change default of {self.name(change)}: {change.detail}", [sql] if sql else [], (change,), table.key, requires="default-change"))
+
+    def _unique(self, table: Table, change: Change) -> None:
+        unique = change.desired
+        assert isinstance(unique, UniqueConstraint)
+        sql = f"ALTER TABLE {self.dialect.table_name(table.schema, table.name)} ADD {self.dialect.unique_sql(unique)}"
+        self.add(
+            Step(f"add unique constraint {self.name(change)} ({', '.join(unique.columns)})", [sql] if self.dialect.supports_alter_column else [],
+                 (change,), table.key, requires="constraint", hazards=("fails if duplicates exist", "builds an index; writes wait"))
+        )
+
+    def _foreign_key(self, table: Table, change: Change) -> None:
+        fk = change.desired
+        assert isinstance(fk, ForeignKey)
+        sql = [self.dialect.add_foreign_key_sql(table, fk)] if self.dialect.supports_alter_column else []
+        self.add(
+            Step(f"add foreign key {self.name(change)} -> {fk.ref_table}", sql, (change,), table.key,
+                 requires="constraint", hazards=("fails if rows reference missing keys",))
+        )
+
+
+def _rows(table: Table) -> str:
+    if table.row_estimate is None:
+        return "row count unknown"
+    return f"about {table.row_estimate} rows"
+
+
+_VARCHAR = re.compile(r"^character varying(\((\d+)\))?$")
+
+
+def _type_change_hazards(old: str, new: str) -> tuple[str, ...]:
+    old_m, new_m = _VARCHAR.match(old), _VARCHAR.match(new)
+    if old_m and (new == "text" or (new_m and (not new_m.group(2) or (old_m.group(2) and int(new_m.group(2)) >= int(old_m.group(2)))))):
+        return ("takes an ACCESS EXCLUSIVE lock briefly (metadata only)",)
+    return ("rewrites the table under an ACCESS EXCLUSIVE lock", "may fail on or truncate existing values")

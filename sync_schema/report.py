@@ -1,0 +1,108 @@
+"""Build-log output: plain lines, one change per line, a summary block at the end.
+
+Color only on a terminal, and never when NO_COLOR is set. Passwords never reach this
+module: URLs arrive already redacted.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from .apply import StepResult
+    from .run import RunResult
+
+_STYLES = {"ok": "32", "warn": "33", "error": "31", "bold": "1", "dim": "2"}
+
+
+def use_color(stream: TextIO) -> bool:
+    if "NO_COLOR" in os.environ or os.environ.get("TERM") == "dumb":
+        return False
+    return hasattr(stream, "isatty") and stream.isatty()
+
+
+class Reporter:
+    def __init__(self, stream: TextIO | None = None, color: bool | None = None, verbose: bool = False) -> None:
+        self.stream = stream or sys.stdout
+        self.color = use_color(self.stream) if color is None else color
+        self.verbose = verbose
+
+    def line(self, text: str = "", style: str | None = None) -> None:
+        if style and self.color:
+            text = f"\033[{_STYLES[style]}m{text}\033[0m"
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def info(self, text: str) -> None:
+        self.line(f"sync-schema: {text}")
+
+    def debug(self, text: str) -> None:
+        if self.verbose:
+            self.line(f"sync-schema: {text}", "dim")
+
+    def warning(self, text: str) -> None:
+        self.line(f"sync-schema: WARNING: {text}", "warn")
+
+    def error(self, text: str) -> None:
+        self.line(f"sync-schema: ERROR: {text}", "error")
+
+    def step(self, result: StepResult) -> None:
+        style = {"applied": "ok", "failed": "error", "deferred": "warn"}.get(result.status, "warn")
+        label = {"applied": "APPLIED", "failed": "FAILED", "deferred": "DEFERRED", "review": "REVIEW"}[result.status]
+        sql = "; ".join(" ".join(s.split()) for s in result.step.sql) or "(no SQL: fix by hand)"
+        self.line(f"  {label:<8} {result.step.description}: {sql}", style)
+        if result.error:
+            self.line(f"           {result.error}", style)
+        if result.status == "review" and result.step.hazards:
+            self.line(f"           hazards: {'; '.join(result.step.hazards)}", "dim")
+
+    def planned(self, description: str, sql: list[str], will_apply: bool) -> None:
+        label = "WOULD" if will_apply else "REVIEW"
+        text = "; ".join(" ".join(s.split()) for s in sql) or "(no SQL: fix by hand)"
+        self.line(f"  {label:<8} {description}: {text}", "ok" if will_apply else "warn")
+
+    def summary(self, result: RunResult) -> None:
+        rows = summary_rows(result)
+        width = max(len(k) for k, _ in rows)
+        self.line("----- sync-schema summary " + "-" * 30, "bold")
+        for key, value in rows:
+            style = None
+            if key == "verification":
+                style = "ok" if value.startswith("PASSED") else "error"
+            self.line(f"{key:<{width}}  {value}", style)
+        self.line("-" * 56, "bold")
+
+
+def summary_rows(result: RunResult) -> list[tuple[str, str]]:
+    counts = result.counts()
+    rows = [("mode", result.mode + (" (strict)" if result.strict else ""))]
+    if result.database:
+        rows.append(("database", result.database))
+    if result.error:
+        rows.append(("error", result.error))
+    rows += [
+        ("tables analyzed", str(counts["tables_analyzed"])),
+        ("tables created", str(counts["tables_created"])),
+        ("tables modified", str(counts["tables_modified"])),
+        ("columns added", str(counts["columns_added"])),
+        ("indexes created", str(counts["indexes_created"])),
+        ("other changes applied", str(counts["other_applied"])),
+        ("failed", str(counts["failed"])),
+        ("deferred (locked)", str(counts["deferred"])),
+        ("left for review", str(counts["review"])),
+    ]
+    if result.mode != "apply":
+        rows.insert(-1, ("would apply", str(counts["planned"])))
+    if result.verification is None:
+        rows.append(("verification", "SKIPPED" + (" (nothing was synced)" if result.error else "")))
+    elif result.verification.passed:
+        detail = f" ({result.verification.checked_critical} critical columns present)" if result.verification.checked_critical else ""
+        rows.append(("verification", "PASSED" + detail))
+    else:
+        rows.append(("verification", "FAILED"))
+        rows += [("  missing", m) for m in result.verification.missing]
+    rows.append(("elapsed", f"{result.elapsed:.2f} s"))
+    rows.append(("exit code", str(result.exit_code)))
+    return rows

@@ -1,0 +1,196 @@
+"""The pipeline, end to end: load models -> inspect -> diff -> plan -> apply -> verify -> report."""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from collections.abc import Iterator
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from . import __version__
+from .apply import ApplyOptions, StepResult, apply_plan
+from .config import ALWAYS_EXCLUDED, Settings
+from .database import create_engine, describe_connect_error, parse_url, redact, scrub
+from .diff import Change, Kind, diff_snapshots
+from .dialects import Dialect, dialect_for
+from .errors import DatabaseError, SyncError
+from .from_models import snapshot_from_metadata
+from .models import load_models
+from .plan import Plan, Policy, plan_changes
+from .report import Reporter
+from .snapshot import Snapshot
+from .verify import Verification, verify
+
+
+@dataclass
+class RunResult:
+    mode: str
+    strict: bool = False
+    database: str | None = None
+    error: str | None = None
+    changes: list[Change] = field(default_factory=list)
+    plan: Plan | None = None
+    results: list[StepResult] = field(default_factory=list)
+    verification: Verification | None = None
+    tables_analyzed: int = 0
+    warnings: list[str] = field(default_factory=list)
+    elapsed: float = 0.0
+    exit_code: int = 0
+
+    def counts(self) -> dict[str, int]:
+        applied = [r for r in self.results if r.status == "applied"]
+        kinds = [c.kind for r in applied for c in r.step.changes]
+        created = {(c.schema, c.table) for r in applied for c in r.step.changes if c.kind is Kind.MISSING_TABLE}
+        modified = {r.step.table for r in applied if r.step.table is not None} - created
+        main_kinds = (Kind.MISSING_TABLE, Kind.MISSING_COLUMN, Kind.MISSING_INDEX)
+        return {
+            "tables_analyzed": self.tables_analyzed,
+            "tables_created": len(created),
+            "tables_modified": len(modified),
+            "columns_added": kinds.count(Kind.MISSING_COLUMN),
+            "indexes_created": kinds.count(Kind.MISSING_INDEX),
+            "other_applied": sum(1 for k in kinds if k not in main_kinds),
+            "failed": sum(1 for r in self.results if r.status == "failed"),
+            "deferred": sum(1 for r in self.results if r.status == "deferred"),
+            "review": sum(1 for r in self.results if r.status == "review"),
+            "planned": sum(1 for r in self.results if r.status == "planned"),
+        }
+
+
+def sync(settings: Settings, reporter: Reporter) -> RunResult:
+    """Run the whole job. Never raises: every failure ends up in `RunResult.error`."""
+    started = time.monotonic()
+    result = RunResult(settings.mode, settings.strict)
+    url = None
+    try:
+        url = parse_url(settings.database_url, settings.database_url_source)
+        result.database = redact(url)
+        reporter.info(f"{__version__}, mode {settings.mode}, database {result.database}")
+        models = load_models(settings.models)
+        table_count = sum(len(md.tables) for md in models.metadatas)
+        reporter.info(f"models {models.spec}: {table_count} tables from {', '.join(models.sources)}")
+        if len(models.metadatas) > 1:
+            reporter.warning(f"{len(models.metadatas)} MetaData objects found; syncing all of them")
+        engine = create_engine(url, settings.connect_timeout)
+        try:
+            _sync_database(engine, settings, models.metadatas, reporter, result)
+        finally:
+            engine.dispose()
+    except SyncError as exc:
+        result.error = scrub(str(exc), url)
+    except Exception as exc:  # noqa: BLE001 - a deploy step reports, it does not crash
+        result.error = scrub(f"unexpected {type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}", url)
+    result.elapsed = time.monotonic() - started
+    result.exit_code = exit_code(result, settings)
+    if result.error:
+        reporter.error(result.error)
+        if not settings.strict and settings.mode != "check":
+            reporter.info("nothing was synced; exiting 0 so the deploy goes on (use --strict to fail instead)")
+    reporter.summary(result)
+    return result
+
+
+def exit_code(result: RunResult, settings: Settings) -> int:
+    unverified = result.verification is not None and not result.verification.passed
+    if settings.mode == "check":
+        return 1 if result.error or result.changes or unverified else 0
+    if not settings.strict:
+        return 0
+    failed = any(r.status in ("failed", "deferred") for r in result.results)
+    return 1 if result.error or failed or unverified else 0
+
+
+@contextmanager
+def _connection(engine: Engine, settings: Settings) -> Iterator[Connection]:
+    try:
+        conn = engine.connect()
+    except sa.exc.DBAPIError as exc:
+        raise describe_connect_error(exc, engine.url, settings.connect_timeout) from None
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+@contextmanager
+def _run_lock(conn: Connection, dialect: Dialect, settings: Settings, reporter: Reporter) -> Iterator[None]:
+    """One run at a time: wait up to run_lock_wait for another run to finish."""
+    deadline = time.monotonic() + settings.run_lock_wait
+    announced = False
+    while not dialect.try_run_lock(conn):
+        if time.monotonic() >= deadline:
+            raise DatabaseError(
+                f"another sync-schema run holds the lock for more than {settings.run_lock_wait:g} s",
+                "it is probably applying the same changes; nothing done here",
+            )
+        if not announced:
+            reporter.info("another sync-schema run is in progress; waiting for it to finish")
+            announced = True
+        time.sleep(0.2)
+    try:
+        yield
+    finally:
+        try:
+            dialect.release_run_lock(conn)
+        except sa.exc.DBAPIError:
+            pass  # the session is gone, and its lock with it
+
+
+def _sync_database(engine: Engine, settings: Settings, metadatas, reporter: Reporter, result: RunResult) -> None:  # type: ignore[no-untyped-def]
+    dialect = dialect_for(engine.dialect)
+    desired = snapshot_from_metadata(metadatas, dialect, result.warnings)
+    excluded = set(ALWAYS_EXCLUDED) | set(settings.exclude_tables)
+    schemas = set(settings.schemas) or set(desired.schemas)
+    with _connection(engine, settings) as conn:
+        locked = settings.mode == "apply"
+        lock = _run_lock(conn, dialect, settings, reporter) if locked else _nothing()
+        with lock:
+            reporter.info("inspecting the database...")
+            began = time.monotonic()
+            actual = _inspect(conn, dialect, schemas)
+            in_scope = [t for t in actual.tables.values() if t.schema in schemas and t.name not in excluded]
+            reporter.info(
+                f"{len(in_scope)} tables in {len(schemas)} schema(s) inspected "
+                f"({dialect.queries_per_inspect} catalog queries, {time.monotonic() - began:.2f} s)"
+            )
+            desired_in_scope = {k: t for k, t in desired.tables.items() if k[0] in schemas}
+            result.tables_analyzed = len(desired_in_scope)
+            result.changes = diff_snapshots(desired, actual, dialect, excluded)
+            plan = plan_changes(result.changes, desired, actual, dialect)
+            result.plan = plan
+            result.warnings += plan.warnings
+            policy = Policy(frozenset(settings.allow), settings.relax_not_null)
+            to_apply = [s for s in plan.steps if policy.permits(s)]
+            reporter.info(f"{len(result.changes)} differences; {len(to_apply)} steps to apply, {len(plan.steps) - len(to_apply)} for review")
+
+            if settings.mode == "apply":
+                options = ApplyOptions(settings.lock_timeout, settings.statement_timeout)
+                result.results = apply_plan(engine, dialect, plan, policy, options, on_result=lambda r: r.status != "review" and reporter.step(r))
+                for r in result.results:
+                    if r.status == "review":
+                        reporter.step(r)
+                after = _inspect(conn, dialect, schemas)
+                remaining = diff_snapshots(desired, after, dialect, excluded)
+                result.verification = verify(remaining, result.results, after, settings.critical_columns)
+            else:
+                for step in plan.steps:
+                    reporter.planned(step.description, step.sql, policy.permits(step))
+                result.results = [StepResult(s, "planned" if policy.permits(s) else "review") for s in plan.steps]
+                result.verification = verify([], [], actual, settings.critical_columns)
+            for warning in result.warnings:
+                reporter.warning(warning)
+
+
+def _inspect(conn: Connection, dialect: Dialect, schemas: set[str]) -> Snapshot:
+    try:
+        return dialect.inspect(conn, schemas)
+    finally:
+        conn.commit()  # end the read transaction: SQLite would otherwise block our own writes
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield

@@ -1,0 +1,109 @@
+"""One schema format for both sides of a diff.
+
+The models and a live database each produce a `Snapshot`. Keeping a single, plain
+format makes the differ a comparison of dataclasses and makes database-to-database
+diffs free. Types and defaults are kept as the source spells them (so they can be
+rendered back into DDL); dialects normalize them only when comparing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+TableKey = tuple[str, str]  # (schema, table)
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str  # DDL spelling, e.g. "VARCHAR(255)" or "character varying(255)"
+    nullable: bool = True
+    default: str | None = None  # server default as SQL text, e.g. "now()" or "'x'"
+    autoincrement: str | None = None  # "serial", "identity" or None
+    # Models side only: a constant Python-side default rendered as SQL, used when the
+    # column is added to a table that already holds rows; and whether it is a callable.
+    python_default: str | None = None
+    python_default_is_callable: bool = False
+
+
+@dataclass(frozen=True)
+class Index:
+    name: str | None
+    expressions: tuple[str, ...]  # column names, or SQL expressions wrapped in parentheses
+    unique: bool = False
+    where: str | None = None
+    method: str | None = None  # e.g. "btree", "gin"; None means the dialect's default
+    valid: bool = True  # PostgreSQL: False for an index left behind by a failed CONCURRENTLY build
+
+
+@dataclass(frozen=True)
+class UniqueConstraint:
+    name: str | None
+    columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ForeignKey:
+    name: str | None
+    columns: tuple[str, ...]
+    ref_schema: str
+    ref_table: str
+    ref_columns: tuple[str, ...]
+    on_delete: str | None = None  # "CASCADE", "SET NULL", ... ; None means NO ACTION
+    on_update: str | None = None
+
+
+@dataclass(frozen=True)
+class CheckConstraint:
+    name: str | None
+    sqltext: str
+
+
+@dataclass(frozen=True)
+class Table:
+    schema: str
+    name: str
+    columns: tuple[Column, ...]
+    primary_key: tuple[str, ...] = ()
+    primary_key_name: str | None = None
+    indexes: tuple[Index, ...] = ()
+    uniques: tuple[UniqueConstraint, ...] = ()
+    foreign_keys: tuple[ForeignKey, ...] = ()
+    checks: tuple[CheckConstraint, ...] = ()
+    row_estimate: int | None = None  # live databases only; planner statistics, not a count
+
+    @property
+    def key(self) -> TableKey:
+        return (self.schema, self.name)
+
+    @cached_property
+    def columns_by_name(self) -> dict[str, Column]:
+        return {c.name: c for c in self.columns}
+
+    def column(self, name: str) -> Column | None:
+        return self.columns_by_name.get(name)
+
+
+@dataclass(frozen=True)
+class EnumType:
+    schema: str
+    name: str
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    dialect: str  # "postgresql", "sqlite", ...
+    default_schema: str
+    schemas: frozenset[str] = frozenset()
+    tables: dict[TableKey, Table] = field(default_factory=dict)
+    enums: dict[tuple[str, str], EnumType] = field(default_factory=dict)
+
+    def table(self, schema: str, name: str) -> Table | None:
+        return self.tables.get((schema, name))
+
+
+def qualified(schema: str, name: str, default_schema: str) -> str:
+    """Human-readable table name: the default schema is left out."""
+    return name if schema == default_schema else f"{schema}.{name}"
