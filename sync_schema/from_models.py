@@ -96,11 +96,12 @@ def _column(sa_table: sa.Table, sa_column: sa.Column, dialect: Dialect, ddl) -> 
     type_sql = sa_column.type.compile(dialect=dialect.sa_dialect)
     default = None
     autoincrement = None
-    if isinstance(sa_column.server_default, sa.Identity):
+    if isinstance(sa_column.server_default, sa.Identity) and dialect.supports_identity:
         autoincrement = "identity_always" if sa_column.server_default.always else "identity"
     elif isinstance(sa_column.server_default, DefaultClause):
         default = ddl.get_column_default_string(sa_column)
     elif sa_column is sa_table.autoincrement_column and _numbered_by_database(sa_column):
+        # SERIAL on PostgreSQL, the rowid on SQLite (where Identity is ignored too).
         autoincrement = dialect.autoincrement_kind(dialect.type_key(type_sql))
 
     python_default, is_callable = None, False

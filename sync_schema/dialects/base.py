@@ -25,6 +25,7 @@ class Dialect:
     default_schema: ClassVar[str]
     supports_schemas: ClassVar[bool] = True
     supports_alter_column: ClassVar[bool] = True
+    supports_identity: ClassVar[bool] = True  # GENERATED ... AS IDENTITY
     # Several ADD COLUMN clauses in one ALTER TABLE statement.
     multi_add_column: ClassVar[bool] = True
     # Synonyms for the current time, all compared as now().

@@ -44,6 +44,7 @@ class SQLiteDialect(Dialect):
     default_schema = "main"
     supports_schemas = False
     supports_alter_column = False
+    supports_identity = False
     multi_add_column = False
     queries_per_inspect = 3
 

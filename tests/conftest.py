@@ -1,0 +1,104 @@
+"""Real databases for every test: a fresh PostgreSQL database (dropped afterwards) or an
+SQLite file in a temporary directory. Nothing here mocks a database.
+
+When PostgreSQL is not reachable the tests that need it skip, saying why; with
+SYNC_SCHEMA_REQUIRE_SERVERS=1 (CI sets it) such a skip becomes a failure instead.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+PG_ADMIN_URL = os.environ.get("SYNC_SCHEMA_TEST_PG", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
+REQUIRE_SERVERS = os.environ.get("SYNC_SCHEMA_REQUIRE_SERVERS", "") not in ("", "0", "false")
+
+
+def _unavailable(reason: str) -> None:
+    if REQUIRE_SERVERS:
+        pytest.fail(f"{reason} (SYNC_SCHEMA_REQUIRE_SERVERS is set, so this is a failure, not a skip)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def pg_admin() -> Iterator[sa.Engine]:
+    engine = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+    try:
+        with engine.connect():
+            pass
+    except sa.exc.OperationalError as exc:
+        engine.dispose()
+        _unavailable(f"PostgreSQL not reachable at {engine.url.render_as_string(hide_password=True)}: {str(exc.orig).strip().splitlines()[0]}")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def pg_url(pg_admin: sa.Engine) -> Iterator[str]:
+    """A URL to a brand-new, empty PostgreSQL database, dropped after the test."""
+    name = f"sync_schema_test_{uuid.uuid4().hex[:12]}"
+    with pg_admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = pg_admin.url.set(database=name)
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with pg_admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def pg_engine(pg_url: str) -> Iterator[sa.Engine]:
+    engine = sa.create_engine(pg_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'app.db'}"
+
+
+@pytest.fixture
+def app_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A working directory for one run, with a clean environment for our settings."""
+    directory = tmp_path / "app"
+    directory.mkdir()
+    monkeypatch.chdir(directory)
+    for name in list(os.environ):
+        if name.startswith("SYNC_SCHEMA_") and name != "SYNC_SCHEMA_REQUIRE_SERVERS" and name != "SYNC_SCHEMA_TEST_PG":
+            monkeypatch.delenv(name)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("NO_COLOR", "1")
+    return directory
+
+
+def write_models(directory: Path, source: str) -> str:
+    """Write a models module with a unique name (modules are cached per process)."""
+    name = f"models_{uuid.uuid4().hex[:10]}"
+    (directory / f"{name}.py").write_text(source)
+    sys.modules.pop(name, None)
+    return name
+
+
+def run_sync(*args: str) -> tuple[int, str]:
+    """Run the CLI in-process; return its exit code and everything it printed."""
+    from sync_schema.cli import main
+
+    out = io.StringIO()
+    real_stdout = sys.stdout
+    sys.stdout = out
+    try:
+        code = main(list(args))
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    finally:
+        sys.stdout = real_stdout
+    return code, out.getvalue()

@@ -1,0 +1,199 @@
+"""End to end through the CLI: a drifted database is brought up to the models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from conftest import run_sync, write_models
+
+MODELS = '''
+import enum
+from datetime import datetime
+from decimal import Decimal
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Plan(enum.Enum):
+    free = "free"
+    pro = "pro"
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(255))
+    is_active: Mapped[bool] = mapped_column(default=True)
+    plan: Mapped[Plan] = mapped_column(sa.Enum(Plan, name="user_plan"), default=Plan.free)
+    balance: Mapped[Decimal] = mapped_column(sa.Numeric(10, 2), default=Decimal("0.00"))
+    nickname: Mapped[str | None] = mapped_column(sa.String(50), server_default="anon")
+    last_seen: Mapped[datetime | None] = mapped_column(default=datetime.utcnow)
+    login_count: Mapped[int] = mapped_column(server_default=sa.text("0"))
+    __table_args__ = (sa.Index("ix_users_email", "email"),)
+
+
+class Course(Base):
+    __tablename__ = "courses"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(sa.String(200), index=True)
+    teacher_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+
+class Enrollment(Base):
+    __tablename__ = "enrollments"
+    __table_args__ = {"schema": "school"}
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    course_id: Mapped[int] = mapped_column(sa.ForeignKey("courses.id"))
+'''
+
+OLD_SCHEMA = """
+CREATE TABLE users (id SERIAL PRIMARY KEY, email VARCHAR(255) NOT NULL);
+INSERT INTO users (email) VALUES ('ada@example.com'), ('alan@example.com'), ('grace@example.com');
+"""
+
+
+def prepare(engine: sa.Engine, ddl: str) -> None:
+    with engine.begin() as conn:
+        for statement in filter(str.strip, ddl.split(";")):
+            conn.exec_driver_sql(statement)
+
+
+def rows(engine: sa.Engine, sql: str) -> list[tuple]:
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.exec_driver_sql(sql)]
+
+
+def test_drifted_postgresql_database_is_synced_and_data_kept(app_dir: Path, pg_url: str, pg_engine: sa.Engine) -> None:
+    prepare(pg_engine, OLD_SCHEMA)
+    before = rows(pg_engine, "SELECT id, email FROM users ORDER BY id")
+    models = write_models(app_dir, MODELS)
+
+    code, out = run_sync("--database-url", pg_url, "--models", models, "--critical-columns", "users.is_active,school.enrollments.user_id")
+
+    assert code == 0, out
+    assert "verification           PASSED (2 critical columns present)" in out
+    assert 'CREATE SCHEMA IF NOT EXISTS school' in out
+    assert "CREATE TYPE user_plan AS ENUM ('free', 'pro')" in out
+    # All missing columns of a table in one ALTER TABLE.
+    assert out.count('ALTER TABLE users ADD COLUMN') == 1
+    assert 'ADD COLUMN is_active BOOLEAN DEFAULT true' in out
+    assert "ADD COLUMN plan user_plan DEFAULT 'free'" in out
+    assert "ADD COLUMN balance NUMERIC(10, 2) DEFAULT 0.00" in out
+    assert "last_seen: its default is computed in Python" in out
+    assert "users.is_active is NOT NULL in the models; added as nullable. To finish: ALTER TABLE users ALTER COLUMN is_active SET NOT NULL" in out
+    assert "columns added          6" in out
+    assert "tables created         2" in out
+    assert "indexes created        1" in out
+
+    # Every old row is still there, and the constant defaults filled the new columns.
+    assert rows(pg_engine, "SELECT id, email FROM users ORDER BY id") == before
+    assert rows(pg_engine, "SELECT DISTINCT is_active, plan::text, balance::text, nickname, login_count FROM users") == [
+        (True, "free", "0.00", "anon", 0)
+    ]
+    assert rows(pg_engine, "SELECT count(*) FROM users WHERE last_seen IS NULL") == [(3,)]
+    assert rows(pg_engine, "SELECT to_regclass('school.enrollments') IS NOT NULL, to_regclass('ix_courses_title') IS NOT NULL") == [(True, True)]
+
+    # A second run has nothing to add; what is left is for review (NOT NULL on data).
+    code, out = run_sync("--database-url", pg_url, "--models", models)
+    assert code == 0
+    assert "columns added          0" in out and "tables created         0" in out
+    assert "APPLIED" not in out
+    assert "set NOT NULL on users.is_active" in out
+
+
+def test_sqlite_database_is_synced(app_dir: Path, sqlite_url: str) -> None:
+    engine = sa.create_engine(sqlite_url)
+    prepare(engine, "CREATE TABLE users (id INTEGER PRIMARY KEY, email VARCHAR(255) NOT NULL); INSERT INTO users (email) VALUES ('a@b.c')")
+    models = write_models(app_dir, MODELS.replace('__table_args__ = {"schema": "school"}', ""))
+
+    code, out = run_sync("--database-url", sqlite_url, "--models", models, "--critical-columns", "users.is_active")
+
+    assert code == 0, out
+    assert "verification           PASSED" in out
+    assert rows(engine, "SELECT id, email, is_active, plan, nickname FROM users") == [(1, "a@b.c", 1, "free", "anon")]
+    code, out = run_sync("--database-url", sqlite_url, "--models", models, "--check")
+    assert "APPLIED" not in out
+    engine.dispose()
+
+
+@pytest.mark.parametrize("mode", ["--dry-run", "--check"])
+def test_dry_run_and_check_change_nothing(app_dir: Path, pg_url: str, pg_engine: sa.Engine, mode: str) -> None:
+    prepare(pg_engine, OLD_SCHEMA)
+    models = write_models(app_dir, MODELS)
+    catalog = "SELECT table_schema, table_name, column_name, data_type FROM information_schema.columns WHERE table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2, 3"
+    before = rows(pg_engine, catalog)
+
+    code, out = run_sync("--database-url", pg_url, "--models", models, mode)
+
+    assert rows(pg_engine, catalog) == before
+    assert "APPLIED" not in out
+    assert "WOULD    add columns users: is_active, plan, balance, nickname, last_seen, login_count" in out
+    assert code == (1 if mode == "--check" else 0)
+
+
+def test_check_passes_on_a_synced_database(app_dir: Path, pg_url: str, pg_engine: sa.Engine) -> None:
+    models = write_models(app_dir, MODELS)
+    assert run_sync("--database-url", pg_url, "--models", models)[0] == 0
+    code, out = run_sync("--database-url", pg_url, "--models", models, "--check")
+    assert code == 0, out
+    assert "0 differences" in out
+
+
+def test_check_fails_while_drift_is_left_for_review(app_dir: Path, pg_url: str, pg_engine: sa.Engine) -> None:
+    prepare(pg_engine, OLD_SCHEMA)
+    models = write_models(app_dir, MODELS)
+    assert run_sync("--database-url", pg_url, "--models", models)[0] == 0
+    # NOT NULL columns were added nullable, so drift remains until a reviewer finishes it.
+    code, out = run_sync("--database-url", pg_url, "--models", models, "--check")
+    assert code == 1 and "set NOT NULL on users.is_active" in out
+
+
+def test_critical_column_verification_fails_and_strict_exits_1(app_dir: Path, pg_url: str) -> None:
+    models = write_models(app_dir, MODELS)
+    code, out = run_sync("--database-url", pg_url, "--models", models, "--critical-columns", "users.is_active,users.missing_col,nope.x")
+    assert code == 0
+    assert "verification           FAILED" in out
+    assert "critical column users.missing_col does not exist" in out
+    assert "critical column nope.x: table nope does not exist" in out
+    code, _ = run_sync("--database-url", pg_url, "--models", models, "--critical-columns", "users.missing_col", "--strict")
+    assert code == 1
+
+
+def test_password_never_printed(app_dir: Path, pg_admin: sa.Engine, pg_url: str) -> None:
+    with pg_admin.connect() as conn:
+        conn.exec_driver_sql("DROP ROLE IF EXISTS sync_schema_pw_user")
+        conn.exec_driver_sql("CREATE ROLE sync_schema_pw_user LOGIN SUPERUSER PASSWORD 's3cr3t-Pa55'")
+    try:
+        url = sa.make_url(pg_url).set(username="sync_schema_pw_user", password="s3cr3t-Pa55")
+        models = write_models(app_dir, MODELS)
+        code, out = run_sync("--database-url", url.render_as_string(hide_password=False), "--models", models, "--verbose")
+        assert code == 0 and "verification           PASSED" in out
+        bad = url.set(password="wrong-Pa55word", port=1)
+        code, out_bad = run_sync("--database-url", bad.render_as_string(hide_password=False), "--models", models)
+        assert code == 0 and "ERROR" in out_bad
+        for text in (out, out_bad):
+            assert "s3cr3t-Pa55" not in text and "wrong-Pa55word" not in text
+        assert "sync_schema_pw_user:***@" in out
+    finally:
+        owner = sa.create_engine(pg_url, isolation_level="AUTOCOMMIT")
+        with owner.connect() as conn:
+            conn.exec_driver_sql("REASSIGN OWNED BY sync_schema_pw_user TO postgres")
+        owner.dispose()
+        with pg_admin.connect() as conn:
+            conn.exec_driver_sql("DROP ROLE IF EXISTS sync_schema_pw_user")
+
+
+def test_postgres_scheme_and_env_url_accepted(app_dir: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    heroku_style = "postgres://" + pg_url.split("://", 1)[1]
+    monkeypatch.setenv("DATABASE_URL", heroku_style)
+    models = write_models(app_dir, MODELS)
+    code, out = run_sync("--models", models)
+    assert code == 0 and "verification           PASSED" in out

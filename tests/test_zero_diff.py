@@ -1,0 +1,128 @@
+"""A database made by create_all() from the models shows no difference at all."""
+
+from __future__ import annotations
+
+import enum
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg
+
+from sync_schema.diff import diff_snapshots
+from sync_schema.dialects import dialect_for
+from sync_schema.from_models import snapshot_from_metadata
+
+
+class Mood(enum.Enum):
+    happy = "happy"
+    sad = "sad"
+
+
+def every_type_metadata(dialect: str) -> sa.MetaData:
+    md = sa.MetaData()
+    columns = [
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("s255", sa.String(255), server_default="x"),
+        sa.Column("s", sa.String),
+        sa.Column("uni", sa.Unicode(40)),
+        sa.Column("txt", sa.Text, server_default=sa.text("'hello'")),
+        sa.Column("i", sa.Integer, server_default=sa.text("0")),
+        sa.Column("i_str", sa.Integer, server_default="5"),
+        sa.Column("neg", sa.Integer, server_default=sa.text("-1")),
+        sa.Column("si", sa.SmallInteger),
+        sa.Column("bi", sa.BigInteger, nullable=False, server_default=sa.text("42")),
+        sa.Column("b", sa.Boolean, server_default=sa.true()),
+        sa.Column("b_false", sa.Boolean, server_default=sa.false()),
+        sa.Column("b_text", sa.Boolean, server_default=sa.text("false")),
+        sa.Column("d", sa.Date),
+        sa.Column("dt", sa.DateTime, server_default=sa.func.now()),
+        sa.Column("dtz", sa.DateTime(timezone=True), server_default=sa.func.current_timestamp()),
+        sa.Column("dtz_text", sa.DateTime(timezone=True), server_default=sa.text("now()")),
+        sa.Column("tm", sa.Time),
+        sa.Column("iv", sa.Interval),
+        sa.Column("n", sa.Numeric(10, 2), server_default="1.50"),
+        sa.Column("n_plain", sa.Numeric),
+        sa.Column("f", sa.Float),
+        sa.Column("f24", sa.Float(24)),
+        sa.Column("dbl", sa.Double),
+        sa.Column("lb", sa.LargeBinary),
+        sa.Column("j", sa.JSON),
+        sa.Column("u", sa.Uuid),
+        sa.Column("e", sa.Enum(Mood, name="mood"), server_default="happy"),
+        sa.Column("e_str", sa.Enum("a", "b", name="ab_kind")),
+        sa.Column("ch", sa.CHAR(3)),
+    ]
+    if dialect == "postgresql":
+        columns += [
+            sa.Column("jb", pg.JSONB, server_default=sa.text("'{}'::jsonb")),
+            sa.Column("pg_uuid", pg.UUID(as_uuid=True)),
+            sa.Column("arr", pg.ARRAY(sa.Integer)),
+            sa.Column("arr_s", pg.ARRAY(sa.String(20))),
+            sa.Column("ts3", pg.TIMESTAMP(precision=3)),
+            sa.Column("inet", pg.INET),
+        ]
+    t = sa.Table("every_type", md, *columns)
+    sa.Index("ix_every_type_i", t.c.i)
+    sa.Index("ix_every_type_multi", t.c.i, t.c.si, unique=True)
+    sa.UniqueConstraint(t.c.s, t.c.si, name="uq_every_type_s_si")
+    sa.CheckConstraint("i >= -1", name="ck_every_type_i")
+    sa.Table(
+        "bigkey", md,
+        sa.Column("id", sa.BigInteger, primary_key=True),
+        sa.Column("every_type_id", sa.ForeignKey("every_type.id", ondelete="CASCADE"), index=True),
+        sa.Column("email", sa.String(100), unique=True),
+    )
+    sa.Table("smallkey", md, sa.Column("id", sa.SmallInteger, primary_key=True), sa.Column("x", sa.Integer))
+    sa.Table("ident", md, sa.Column("id", sa.Integer, sa.Identity(), primary_key=True), sa.Column("y", sa.Integer, sa.Identity(always=True)))
+    sa.Table("composite", md, sa.Column("a", sa.Integer, primary_key=True), sa.Column("b", sa.String(10), primary_key=True))
+    if dialect == "postgresql":
+        other = sa.Table(
+            "in_schema", md,
+            sa.Column("id", sa.Integer, primary_key=True),
+            sa.Column("kind", sa.Enum("x", "y", name="other_kind", schema="extra")),
+            sa.Column("label", sa.String(50)),
+            sa.Column("every_type_id", sa.ForeignKey("every_type.id")),
+            schema="extra",
+        )
+        sa.Index("ix_in_schema_partial", other.c.kind, postgresql_where=other.c.kind == "x")
+        sa.Index("ix_in_schema_lower", sa.func.lower(other.c.label))
+    return md
+
+
+def diff_after_create_all(engine: sa.Engine, md: sa.MetaData) -> list:
+    dialect = dialect_for(engine.dialect)
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.exec_driver_sql("CREATE SCHEMA extra")
+    md.create_all(engine)
+    desired = snapshot_from_metadata([md], dialect)
+    with engine.connect() as conn:
+        actual = dialect.inspect(conn, set(desired.schemas))
+    return diff_snapshots(desired, actual, dialect)
+
+
+def test_postgresql_create_all_has_no_differences(pg_engine: sa.Engine) -> None:
+    changes = diff_after_create_all(pg_engine, every_type_metadata("postgresql"))
+    assert changes == []
+
+
+def test_sqlite_create_all_has_no_differences(sqlite_url: str) -> None:
+    engine = sa.create_engine(sqlite_url)
+    changes = diff_after_create_all(engine, every_type_metadata("sqlite"))
+    engine.dispose()
+    assert changes == []
+
+
+@pytest.mark.parametrize("dialect_name", ["postgresql", "sqlite"])
+def test_a_real_difference_is_seen(dialect_name: str, pg_engine: sa.Engine, sqlite_url: str) -> None:
+    """The zero-diff tests above would pass for a differ that sees nothing; this one would not."""
+    engine = pg_engine if dialect_name == "postgresql" else sa.create_engine(sqlite_url)
+    md = every_type_metadata(dialect_name)
+    diff_after_create_all(engine, md)
+    md.tables["every_type"].append_column(sa.Column("added_later", sa.Integer))
+    dialect = dialect_for(engine.dialect)
+    desired = snapshot_from_metadata([md], dialect)
+    with engine.connect() as conn:
+        actual = dialect.inspect(conn, set(desired.schemas))
+    kinds = [(c.kind.value, c.table, c.name) for c in diff_snapshots(desired, actual, dialect)]
+    assert kinds == [("missing_column", "every_type", "added_later")]
