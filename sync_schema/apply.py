@@ -84,7 +84,7 @@ def _run_group(engine: Engine, dialect: Dialect, group: list[Step], options: App
                 why = f"lock not available within {options.lock_timeout:g} s after {attempt} attempts; deferred to the next run"
                 return [StepResult(s, "deferred", why, time.monotonic() - started) for s in group]
             return [StepResult(s, "failed", message, time.monotonic() - started) for s in group]
-        return [StepResult(s, "applied", None, d) for s, d in zip(group, durations)]
+        return [StepResult(s, "applied", None, d) for s, d in zip(group, durations, strict=True)]
     raise AssertionError("unreachable")
 
 

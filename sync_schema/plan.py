@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .diff import Change, Kind
 from .dialects import Dialect
+from .diff import Change, Kind
 from .snapshot import Column, EnumType, ForeignKey, Index, Snapshot, Table, TableKey, UniqueConstraint, qualified
 
 # --allow classes: what a user opts in to. Steps with requires=None are always safe.

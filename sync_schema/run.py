@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from collections.abc import Iterator
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -14,8 +14,8 @@ from . import __version__
 from .apply import ApplyOptions, StepResult, apply_plan
 from .config import ALWAYS_EXCLUDED, Settings
 from .database import create_engine, describe_connect_error, parse_url, redact, scrub
-from .diff import Change, Kind, diff_snapshots
 from .dialects import Dialect, dialect_for
+from .diff import Change, Kind, diff_snapshots
 from .errors import DatabaseError, SyncError
 from .from_models import snapshot_from_metadata
 from .models import load_models

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-
 from conftest import run_sync, write_models
 
 MODELS = '''

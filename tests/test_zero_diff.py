@@ -8,8 +8,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
 
-from sync_schema.diff import diff_snapshots
 from sync_schema.dialects import dialect_for
+from sync_schema.diff import diff_snapshots
 from sync_schema.from_models import snapshot_from_metadata
 
 

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, ClassVar
 from ..snapshot import CheckConstraint, Column, EnumType, ForeignKey, Index, Snapshot, Table, UniqueConstraint
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Connection, Dialect as SADialect
+    from sqlalchemy.engine import Connection
+    from sqlalchemy.engine import Dialect as SADialect
 
 _QUOTED = re.compile(r"'(?:[^']|'')*'")
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
