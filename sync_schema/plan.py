@@ -52,17 +52,34 @@ class Plan:
     warnings: list[str] = field(default_factory=list)
 
 
-def plan_changes(changes: list[Change], desired: Snapshot, actual: Snapshot, dialect: Dialect) -> Plan:
-    planner = _Planner(desired, actual, dialect)
+def tables_to_count(changes: list[Change]) -> set[TableKey]:
+    """Tables whose exact row count the report shows (drops, columns that break INSERTs)."""
+    kinds = (Kind.EXTRA_TABLE, Kind.EXTRA_COLUMN)
+    return {(c.schema, c.table) for c in changes if c.kind in kinds and c.table}
+
+
+def plan_changes(
+    changes: list[Change], desired: Snapshot, actual: Snapshot, dialect: Dialect, row_counts: dict[TableKey, int] | None = None
+) -> Plan:
+    planner = _Planner(desired, actual, dialect, row_counts or {})
     return planner.plan(changes)
 
 
 class _Planner:
-    def __init__(self, desired: Snapshot, actual: Snapshot, dialect: Dialect) -> None:
+    def __init__(self, desired: Snapshot, actual: Snapshot, dialect: Dialect, row_counts: dict[TableKey, int]) -> None:
         self.desired = desired
         self.actual = actual
         self.dialect = dialect
+        self.row_counts = row_counts
         self.plan_ = Plan()
+
+    def rows(self, table: Table) -> str:
+        if table.key in self.row_counts:
+            count = self.row_counts[table.key]
+            return f"{count} row{'s' if count != 1 else ''}"
+        if table.row_estimate is None:
+            return "row count unknown"
+        return f"about {table.row_estimate} rows"
 
     def name(self, change: Change) -> str:
         base = qualified(change.schema, change.table or "", self.desired.default_schema)
@@ -97,7 +114,7 @@ class _Planner:
             self.add(
                 Step(
                     f"drop table {self.name(change)}", [self.dialect.drop_table_sql(table)], (change,), table.key,
-                    requires="drop", hazards=(f"deletes the table and its data ({_rows(table)})",),
+                    requires="drop", hazards=(f"deletes the table and its data ({self.rows(table)})",),
                 )
             )
         return self.plan_
@@ -226,13 +243,13 @@ class _Planner:
             sql = self.dialect.drop_not_null_sql(table, column.name)
             self.add(
                 Step(
-                    f"relax {self.name(change)}: not in the models, NOT NULL without a default, so INSERTs from the models will fail ({_rows(actual_table)})",
+                    f"relax {self.name(change)}: not in the models, NOT NULL without a default, so INSERTs from the models will fail ({self.rows(actual_table)})",
                     [sql] if sql else [], (change,), table.key, requires=RELAX_NOT_NULL,
                 )
             )
         self.add(
             Step(
-                f"drop column {self.name(change)} (not in the models; {_rows(actual_table)})",
+                f"drop column {self.name(change)} (not in the models; {self.rows(actual_table)})",
                 [self.dialect.drop_column_sql(table, column.name)], (change,), table.key,
                 requires="drop", hazards=("deletes the column's data",),
             )
@@ -299,12 +316,6 @@ class _Planner:
             Step(f"add foreign key {self.name(change)} -> {fk.ref_table}", sql, (change,), table.key,
                  requires="constraint", hazards=("fails if rows reference missing keys",))
         )
-
-
-def _rows(table: Table) -> str:
-    if table.row_estimate is None:
-        return "row count unknown"
-    return f"about {table.row_estimate} rows"
 
 
 _VARCHAR = re.compile(r"^character varying(\((\d+)\))?$")

@@ -103,6 +103,10 @@ def summary_rows(result: RunResult) -> list[tuple[str, str]]:
     else:
         rows.append(("verification", "FAILED"))
         rows += [("  missing", m) for m in result.verification.missing]
+    review = [r.step for r in result.results if r.status == "review"]
+    for step in review:
+        sql = "; ".join(" ".join(s.split()) for s in step.sql) or "(no SQL: fix by hand)"
+        rows.append(("  review", f"{step.description}: {sql}"))
     rows.append(("elapsed", f"{result.elapsed:.2f} s"))
     rows.append(("exit code", str(result.exit_code)))
     return rows

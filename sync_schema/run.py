@@ -19,7 +19,7 @@ from .diff import Change, Kind, diff_snapshots
 from .errors import DatabaseError, SyncError
 from .from_models import snapshot_from_metadata
 from .models import load_models
-from .plan import Plan, Policy, plan_changes
+from .plan import Plan, Policy, plan_changes, tables_to_count
 from .report import Reporter
 from .snapshot import Snapshot
 from .verify import Verification, verify
@@ -159,7 +159,9 @@ def _sync_database(engine: Engine, settings: Settings, metadatas, reporter: Repo
             desired_in_scope = {k: t for k, t in desired.tables.items() if k[0] in schemas}
             result.tables_analyzed = len(desired_in_scope)
             result.changes = diff_snapshots(desired, actual, dialect, excluded)
-            plan = plan_changes(result.changes, desired, actual, dialect)
+            row_counts = dialect.count_rows(conn, tables_to_count(result.changes))
+            conn.commit()
+            plan = plan_changes(result.changes, desired, actual, dialect, row_counts)
             result.plan = plan
             result.warnings += plan.warnings
             policy = Policy(frozenset(settings.allow), settings.relax_not_null)

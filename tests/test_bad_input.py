@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+
 from conftest import _unavailable, run_sync, write_models
 
 GOOD_MODELS = '''

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from conftest import run_sync, write_models
 
 from sync_schema.errors import ModelsError
 from sync_schema.models import load_models
+
+from conftest import run_sync, write_models
 
 SOURCES = {
     "metadata": '''

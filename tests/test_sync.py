@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+
 from conftest import run_sync, write_models
 
 MODELS = '''
@@ -196,3 +197,22 @@ def test_postgres_scheme_and_env_url_accepted(app_dir: Path, pg_url: str, monkey
     models = write_models(app_dir, MODELS)
     code, out = run_sync("--models", models)
     assert code == 0 and "verification           PASSED" in out
+
+
+def test_identifiers_are_quoted(app_dir: Path, pg_url: str, pg_engine: sa.Engine) -> None:
+    models = write_models(app_dir, '''
+import sqlalchemy as sa
+metadata = sa.MetaData()
+order = sa.Table("order", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("select", sa.String(10), index=True),
+                 sa.Column("Total Amount", sa.Numeric(8, 2), server_default="0"))
+sa.Table("MixedCase", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("order_id", sa.ForeignKey("order.id")),
+         schema="Weird Schema")
+''')
+    prepare(pg_engine, 'CREATE TABLE "order" (id SERIAL PRIMARY KEY); INSERT INTO "order" DEFAULT VALUES')
+    code, out = run_sync("--database-url", pg_url, "--models", models)
+    assert code == 0 and "verification           PASSED" in out, out
+    assert 'ALTER TABLE "order" ADD COLUMN "select" VARCHAR(10), ADD COLUMN "Total Amount" NUMERIC(8, 2) DEFAULT \'0\'' in out
+    assert 'CREATE SCHEMA IF NOT EXISTS "Weird Schema"' in out
+    assert rows(pg_engine, 'SELECT id, "select", "Total Amount" FROM "order"') == [(1, None, 0)]
+    assert rows(pg_engine, 'SELECT count(*) FROM "Weird Schema"."MixedCase"') == [(0,)]
+    assert "0 differences" in run_sync("--database-url", pg_url, "--models", models)[1]
