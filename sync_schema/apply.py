@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from .database import scrub
+from .database import run_sql, scrub
 from .dialects import Dialect
 from .plan import Plan, Policy, Step
 
@@ -26,7 +26,9 @@ _LOCK_TIMEOUT_CODES = {"55P03"}
 @dataclass
 class StepResult:
     step: Step
-    status: str  # "applied", "failed", "deferred" (lock not available), "review" (not permitted)
+    # "applied", "failed", "deferred" (lock not available), "refused" (existing rows would
+    # fail or lose data), "review" (not permitted), "planned" (dry-run: would be applied)
+    status: str
     error: str | None = None
     seconds: float = 0.0
 
@@ -49,6 +51,13 @@ def apply_plan(
 ) -> list[StepResult]:
     results: list[StepResult] = []
     for group in _transaction_groups([s for s in plan.steps if policy.permits(s)]):
+        refused = _run_prechecks(engine, dialect, group, options)
+        for result in refused:
+            results.append(result)
+            on_result(result)
+        group = [s for s in group if all(r.step is not s for r in refused)]
+        if not group:
+            continue
         for result in _run_group(engine, dialect, group, options):
             results.append(result)
             on_result(result)
@@ -66,6 +75,27 @@ def _transaction_groups(steps: list[Step]) -> Iterator[list[Step]]:
         group.append(step)
     if group:
         yield group
+
+
+def _run_prechecks(engine: Engine, dialect: Dialect, group: list[Step], options: ApplyOptions) -> list[StepResult]:
+    """Count the rows each risky step would fail on or damage; refuse the step if any."""
+    refused = []
+    for step in group:
+        if not step.precheck:
+            continue
+        started = time.monotonic()
+        try:
+            with engine.begin() as conn:
+                dialect.bound_locks(conn, options.lock_timeout, options.statement_timeout)
+                for sql in step.precheck[:-1]:
+                    run_sql(conn, sql)
+                count = int(run_sql(conn, step.precheck[-1]).scalar() or 0)
+        except sa.exc.DBAPIError as exc:
+            refused.append(StepResult(step, "refused", f"could not check existing rows: {_one_line(exc, engine)}", time.monotonic() - started))
+            continue
+        if count:
+            refused.append(StepResult(step, "refused", "refused: " + step.refusal.format(count=count), time.monotonic() - started))
+    return refused
 
 
 def _run_group(engine: Engine, dialect: Dialect, group: list[Step], options: ApplyOptions) -> list[StepResult]:
@@ -96,15 +126,16 @@ def _execute(engine: Engine, dialect: Dialect, group: list[Step], options: Apply
             for step in group:
                 started = time.monotonic()
                 for sql in step.sql:
-                    conn.exec_driver_sql(sql)
+                    run_sql(conn, sql)
                 durations.append(time.monotonic() - started)
         return durations
     with engine.connect() as conn:
         conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        dialect.bound_locks(conn, options.lock_timeout, options.statement_timeout, local=False)
         for step in group:
             started = time.monotonic()
             for sql in step.sql:
-                conn.exec_driver_sql(sql)
+                run_sql(conn, sql)
             durations.append(time.monotonic() - started)
     return durations
 

@@ -13,6 +13,7 @@ from typing import NoReturn
 from . import __version__
 from .config import MODES, resolve_settings
 from .errors import SyncError
+from .formats import FORMATS, to_json, to_markdown, to_sql_script
 from .report import Reporter
 from .run import sync
 
@@ -52,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--lock-timeout", metavar="SECONDS", help="longest wait for a table lock per statement (default 2)")
     parser.add_argument("--statement-timeout", metavar="SECONDS", help="longest run of one statement (default 120)")
     parser.add_argument("--run-lock-wait", metavar="SECONDS", help="wait this long for another sync-schema run (default 60)")
+    parser.add_argument("--format", choices=FORMATS, help="text (default, for build logs), json or markdown; the log then goes to stderr")
+    parser.add_argument("--sql", dest="sql_file", metavar="FILE", help="write the whole SQL script (applied and review parts, with hazards) to FILE")
     parser.add_argument("-v", "--verbose", action="store_true", help="more detail")
     return parser
 
@@ -68,7 +71,20 @@ def main(argv: list[str] | None = None) -> int:
         reporter.error(str(exc))
         reporter.info("nothing was synced" + ("" if strict else "; exiting 0 so the deploy goes on (use --strict to fail instead)"))
         return 1 if strict else 0
+    if settings.format != "text":
+        reporter = Reporter(stream=sys.stderr, verbose=settings.verbose)  # stdout carries the document
     result = sync(settings, reporter)
+    type_key = result.dialect.type_key if result.dialect else None
+    if settings.format == "json":
+        sys.stdout.write(to_json(result, type_key) + "\n")
+    elif settings.format == "markdown":
+        sys.stdout.write(to_markdown(result, type_key) + "\n")
+    if settings.sql_file:
+        try:
+            with open(settings.sql_file, "w", encoding="utf-8") as script:
+                script.write(to_sql_script(result))
+        except OSError as exc:
+            reporter.error(f"cannot write the SQL script to {settings.sql_file}: {exc.strerror}")
     return result.exit_code
 
 

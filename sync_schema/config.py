@@ -44,6 +44,8 @@ class Settings:
     run_lock_wait: float = 60.0  # how long to wait for another run of sync-schema to finish
     allow: list[str] = field(default_factory=list)
     relax_not_null: bool = True
+    format: str = "text"
+    sql_file: str | None = None
     verbose: bool = False
 
 
@@ -102,6 +104,15 @@ def parse_allow(classes: list[str]) -> list[str]:
     return classes
 
 
+def parse_format(text: str) -> str:
+    from .formats import FORMATS
+
+    value = text.strip().lower()
+    if value not in FORMATS:
+        raise ConfigError(f"unknown format {text!r}", f"use one of {', '.join(FORMATS)}")
+    return value
+
+
 def parse_mode(text: str) -> str:
     mode = text.strip().lower()
     if mode not in MODES:
@@ -122,6 +133,8 @@ SETTINGS = (
     Setting("run_lock_wait", "SYNC_SCHEMA_RUN_LOCK_WAIT", parse_seconds),
     Setting("allow", "SYNC_SCHEMA_ALLOW", lambda text: parse_allow(split_list(text))),
     Setting("relax_not_null", "SYNC_SCHEMA_RELAX_NOT_NULL", parse_bool),
+    Setting("format", "SYNC_SCHEMA_FORMAT", parse_format),
+    Setting("sql_file", "SYNC_SCHEMA_SQL_FILE", str.strip),
 )
 FILE_ONLY = Setting("database_url_env", "SYNC_SCHEMA_DATABASE_URL_ENV", str.strip)
 

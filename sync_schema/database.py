@@ -130,3 +130,14 @@ def describe_connect_error(exc: BaseException, url: URL, connect_timeout: float)
             f"cannot open SQLite file {url.database!r}", "check that its directory exists and is writable"
         )
     return DatabaseError(f"cannot connect to {where}: {detail}", "check DATABASE_URL")
+
+
+def run_sql(conn: sa.Connection, sql: str) -> sa.CursorResult:  # type: ignore[type-arg]
+    """Execute literal SQL (DDL with quoted defaults such as '100%') without parameter markers.
+
+    psycopg2 and psycopg treat % as a parameter marker even with no parameters, so it is
+    doubled for drivers with the format/pyformat paramstyle.
+    """
+    if conn.dialect.paramstyle in ("format", "pyformat"):
+        sql = sql.replace("%", "%%")
+    return conn.exec_driver_sql(sql)

@@ -24,14 +24,23 @@ class Kind(str, Enum):
     MISSING_INDEX = "missing_index"
     MISSING_UNIQUE = "missing_unique"
     MISSING_FOREIGN_KEY = "missing_foreign_key"
+    MISSING_CHECK = "missing_check"
+    RENAME_TABLE = "rename_table"
+    RENAME_COLUMN = "rename_column"
+    LIKELY_RENAME = "likely_rename"
     TYPE_MISMATCH = "type_mismatch"
     NULLABLE_MISMATCH = "nullable_mismatch"
     DEFAULT_MISMATCH = "default_mismatch"
     INDEX_MISMATCH = "index_mismatch"
     INVALID_INDEX = "invalid_index"
+    RENAME_INDEX = "rename_index"
+    FOREIGN_KEY_MISMATCH = "foreign_key_mismatch"
     EXTRA_TABLE = "extra_table"
     EXTRA_COLUMN = "extra_column"
     EXTRA_INDEX = "extra_index"
+    EXTRA_UNIQUE = "extra_unique"
+    EXTRA_FOREIGN_KEY = "extra_foreign_key"
+    EXTRA_CHECK = "extra_check"
 
     def __str__(self) -> str:
         return self.value
@@ -66,17 +75,24 @@ def diff_snapshots(
             changes.append(Change(Kind.MISSING_SCHEMA, schema, None, schema))
     changes += _diff_enums(desired, actual)
 
+    renamed_away: set[tuple[str, str]] = set()
     for key, table in desired.tables.items():
         if is_excluded(*key):
             continue
         existing = actual.tables.get(key)
+        old_key = (key[0], table.renamed_from) if table.renamed_from else None
+        if existing is None and old_key and old_key in actual.tables and old_key not in desired.tables:
+            # Declared rename: keep the data, then compare the old table's contents.
+            existing = actual.tables[old_key]
+            renamed_away.add(old_key)
+            changes.append(Change(Kind.RENAME_TABLE, key[0], key[1], None, table, existing, f"renamed from {old_key[1]}"))
         if existing is None:
             changes.append(Change(Kind.MISSING_TABLE, key[0], key[1], None, table))
         else:
             changes += _diff_table(table, existing, dialect)
 
     for key, table in actual.tables.items():
-        if key[0] in desired.schemas and key not in desired.tables and not is_excluded(*key):
+        if key[0] in desired.schemas and key not in desired.tables and key not in renamed_away and not is_excluded(*key):
             changes.append(Change(Kind.EXTRA_TABLE, key[0], key[1], None, None, table))
     return changes
 
@@ -105,17 +121,32 @@ def _diff_table(desired: Table, actual: Table, dialect: Dialect) -> list[Change]
     def change(kind: Kind, name: str | None, want: object, have: object, detail: str = "") -> None:
         changes.append(Change(kind, desired.schema, desired.name, name, want, have, detail))
 
+    renamed_away: set[str] = set()
+    missing: list[Column] = []
     for column in desired.columns:
         existing = actual.column(column.name)
+        old = column.renamed_from
+        if existing is None and old and actual.column(old) is not None and desired.column(old) is None:
+            existing = actual.column(old)
+            renamed_away.add(old)
+            change(Kind.RENAME_COLUMN, column.name, column, existing, f"renamed from {old}")
         if existing is None:
-            change(Kind.MISSING_COLUMN, column.name, column, None)
+            missing.append(column)
             continue
         changes += [
             Change(kind, desired.schema, desired.name, column.name, column, existing, detail)
             for kind, detail in compare_columns(column, existing, dialect)
         ]
-    for column in actual.columns:
-        if desired.column(column.name) is None:
+    extra = [c for c in actual.columns if desired.column(c.name) is None and c.name not in renamed_away]
+    if len(missing) == 1 and len(extra) == 1 and _compatible(missing[0], extra[0], dialect):
+        # One column gone, one column new, same kind of data: most likely a rename that
+        # the models did not declare. Adding the new column next to the old one's data
+        # would hide the data from the app; say so and offer the RENAME instead.
+        change(Kind.LIKELY_RENAME, missing[0].name, missing[0], extra[0], f"{extra[0].name} -> {missing[0].name}?")
+    else:
+        for column in missing:
+            change(Kind.MISSING_COLUMN, column.name, column, None)
+        for column in extra:
             change(Kind.EXTRA_COLUMN, column.name, None, column)
 
     _diff_indexes(desired, actual, change)
@@ -126,12 +157,60 @@ def _diff_table(desired: Table, actual: Table, dialect: Dialect) -> list[Change]
     for unique in desired.uniques:
         if frozenset(unique.columns) not in actual_uniques:
             change(Kind.MISSING_UNIQUE, unique.name or "_".join(unique.columns), unique, None)
+    desired_uniques = {frozenset(u.columns) for u in desired.uniques}
+    desired_uniques |= {frozenset(ix.expressions) for ix in desired.indexes if ix.unique and not ix.where}
+    for unique in actual.uniques:
+        # A leftover UNIQUE can make the models' INSERTs fail; it is reported, never dropped by default.
+        if frozenset(unique.columns) not in desired_uniques and all(c in desired.columns_by_name or c in _renamed_from(desired) for c in unique.columns):
+            change(Kind.EXTRA_UNIQUE, unique.name or "_".join(unique.columns), None, unique)
 
-    actual_fks = {_fk_key(fk) for fk in actual.foreign_keys}
+    desired_fks = {_fk_key(fk) for fk in desired.foreign_keys}
+    for fk in actual.foreign_keys:
+        if _fk_key(fk) not in desired_fks and all(c in desired.columns_by_name for c in fk.columns):
+            change(Kind.EXTRA_FOREIGN_KEY, fk.name or "_".join(fk.columns), None, fk)
+    actual_fks = {_fk_key(fk): fk for fk in actual.foreign_keys}
     for fk in desired.foreign_keys:
-        if _fk_key(fk) not in actual_fks:
+        existing_fk = actual_fks.get(_fk_key(fk))
+        if existing_fk is None:
             change(Kind.MISSING_FOREIGN_KEY, fk.name or "_".join(fk.columns), fk, None)
+        elif (fk.on_delete, fk.on_update) != (existing_fk.on_delete, existing_fk.on_update):
+            change(
+                Kind.FOREIGN_KEY_MISMATCH, existing_fk.name or "_".join(fk.columns), fk, existing_fk,
+                f"ON DELETE {existing_fk.on_delete or 'NO ACTION'} / ON UPDATE {existing_fk.on_update or 'NO ACTION'} in the database, "
+                f"ON DELETE {fk.on_delete or 'NO ACTION'} / ON UPDATE {fk.on_update or 'NO ACTION'} in the models",
+            )
+
+    # Check constraints are compared by name: SQLAlchemy and the server spell the same
+    # expression differently, and an unnamed check has no stable identity.
+    actual_checks = {c.name for c in actual.checks if c.name}
+    for check in desired.checks:
+        if check.name and check.name not in actual_checks:
+            change(Kind.MISSING_CHECK, check.name, check, None)
+    if all(c.name for c in desired.checks):  # an unnamed model check could be any of them
+        desired_checks = {c.name for c in desired.checks}
+        for check in actual.checks:
+            if check.name and check.name not in desired_checks:
+                change(Kind.EXTRA_CHECK, check.name, None, check)
     return changes
+
+
+def _renamed_from(table: Table) -> set[str]:
+    return {c.renamed_from for c in table.columns if c.renamed_from}
+
+
+_FAMILIES = (
+    ("character varying", "character", "text"),
+    ("smallint", "integer", "bigint"),
+    ("numeric", "real", "double precision"),
+    ("timestamp", "date"),
+)
+
+
+def _compatible(desired: Column, actual: Column, dialect: Dialect) -> bool:
+    want, have = dialect.type_key(desired.type).split("(")[0], dialect.type_key(actual.type).split("(")[0]
+    if want == have:
+        return True
+    return any(any(want.startswith(t) for t in family) and any(have.startswith(t) for t in family) for family in _FAMILIES)
 
 
 def compare_columns(desired: Column, actual: Column, dialect: Dialect) -> list[tuple[Kind, str]]:
@@ -148,18 +227,33 @@ def compare_columns(desired: Column, actual: Column, dialect: Dialect) -> list[t
         )
     elif not desired.autoincrement:
         want_default, have_default = dialect.default_key(desired.default), dialect.default_key(actual.default)
-        if want_default != have_default:
+        # A column added by us carries the models' constant Python default as its
+        # server default: the value new rows get is the same either way.
+        python_default = dialect.default_key(desired.python_default)
+        if want_default != have_default and not (desired.default is None and python_default == have_default):
             found.append((Kind.DEFAULT_MISMATCH, f"default {have_default or 'none'} in the database, {want_default or 'none'} in the models"))
     return found
 
 
 def _diff_indexes(desired: Table, actual: Table, change) -> None:  # type: ignore[no-untyped-def]
     by_name = {ix.name: ix for ix in actual.indexes if ix.name}
+    desired_names = {ix.name for ix in desired.indexes if ix.name}
     matched: set[str] = set()
     for index in desired.indexes:
         existing = by_name.get(index.name) if index.name else _same_columns(index, actual.indexes)
         if existing is None:
-            change(Kind.MISSING_INDEX, index.name, index, None)
+            # The same index under another name (made by a migration, say): rename it
+            # rather than build a duplicate.
+            twin = next(
+                (ix for ix in actual.indexes if ix.name and ix.name not in desired_names and ix.name not in matched
+                 and ix.valid and ix.where is None and index.where is None and _indexes_equal(index, ix) and _plain_columns(ix)),
+                None,
+            )
+            if twin is not None and index.name:
+                matched.add(twin.name or "")
+                change(Kind.RENAME_INDEX, index.name, index, twin, f"renamed from {twin.name}")
+            else:
+                change(Kind.MISSING_INDEX, index.name, index, None)
             continue
         matched.add(existing.name or "")
         if not existing.valid:

@@ -89,6 +89,7 @@ def _table(sa_table: sa.Table, schema: str, dialect: Dialect, ddl, enums, warnin
         uniques=tuple(uniques),
         foreign_keys=tuple(fks),
         checks=tuple(checks),
+        renamed_from=rename_hint(sa_table),
     )
 
 
@@ -119,7 +120,15 @@ def _column(sa_table: sa.Table, sa_column: sa.Column, dialect: Dialect, ddl) -> 
         autoincrement=autoincrement,
         python_default=python_default,
         python_default_is_callable=is_callable,
+        renamed_from=rename_hint(sa_column),
     )
+
+
+def rename_hint(item: sa.Table | sa.Column) -> str | None:
+    """The old name declared with info={"sync_schema": {"renamed_from": "old_name"}}."""
+    hint = (item.info or {}).get("sync_schema", {})
+    old = hint.get("renamed_from") if isinstance(hint, dict) else None
+    return str(old) if old else None
 
 
 def _numbered_by_database(sa_column: sa.Column) -> bool:

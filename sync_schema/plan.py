@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 
 from .dialects import Dialect
 from .diff import Change, Kind
-from .snapshot import Column, EnumType, ForeignKey, Index, Snapshot, Table, TableKey, UniqueConstraint, qualified
+from .snapshot import CheckConstraint, Column, EnumType, ForeignKey, Index, Snapshot, Table, TableKey, UniqueConstraint, qualified
 
 # --allow classes: what a user opts in to. Steps with requires=None are always safe.
-ALLOW_CLASSES = ("type-change", "set-not-null", "default-change", "constraint", "drop")
+ALLOW_CLASSES = ("type-change", "set-not-null", "default-change", "constraint", "rename", "drop")
 RELAX_NOT_NULL = "relax-not-null"  # on by default; --no-relax-not-null turns it off
 
 
@@ -29,6 +29,14 @@ class Step:
     requires: str | None = None
     hazards: tuple[str, ...] = ()
     transactional: bool = True
+    # Read-only SQL run just before the step; its last statement returns the number of
+    # rows the step would fail on or damage. Non-zero: the step is refused with
+    # `refusal` (formatted with {count}) and the rest of the table goes on.
+    precheck: tuple[str, ...] = ()
+    refusal: str = ""
+    # False for a step that only helps (relaxing a column that a pending drop or rename
+    # concerns): the change's status is that of the steps that resolve it.
+    resolves: bool = True
 
 
 @dataclass(frozen=True)
@@ -72,6 +80,10 @@ class _Planner:
         self.dialect = dialect
         self.row_counts = row_counts
         self.plan_ = Plan()
+        self.renamed_tables: dict[TableKey, TableKey] = {}  # new key -> old key
+
+    def actual_table(self, key: TableKey) -> Table:
+        return self.actual.tables[self.renamed_tables.get(key, key)]
 
     def rows(self, table: Table) -> str:
         if table.key in self.row_counts:
@@ -103,6 +115,9 @@ class _Planner:
         self._new_tables(by_kind.get(Kind.MISSING_TABLE, []))
 
         per_table: dict[TableKey, list[Change]] = {}
+        for change in by_kind.get(Kind.RENAME_TABLE, []):
+            assert isinstance(change.actual, Table)
+            self.renamed_tables[(change.schema, change.table or "")] = change.actual.key
         for change in changes:
             if change.table is not None and change.kind not in (Kind.MISSING_TABLE, Kind.EXTRA_TABLE):
                 per_table.setdefault((change.schema, change.table), []).append(change)
@@ -160,19 +175,35 @@ class _Planner:
 
     def _existing_table(self, key: TableKey, changes: list[Change]) -> None:
         desired = self.desired.tables.get(key)
-        actual = self.actual.tables[key]
+        actual = self.actual_table(key)
         table = desired or actual
         kinds: dict[Kind, list[Change]] = {}
         for change in changes:
             kinds.setdefault(change.kind, []).append(change)
 
-        # Safe first, in one transaction: relax what breaks INSERTs, add, index.
+        # Safe first, in one transaction: renames, relax what breaks INSERTs, add, index.
+        for change in kinds.get(Kind.RENAME_TABLE, []):
+            self.add(Step(f"rename table {actual.name} to {table.name} (declared in the models)",
+                          [self.dialect.rename_table_sql(actual, table.name)], (change,), key))
+        for change in kinds.get(Kind.RENAME_COLUMN, []):
+            assert isinstance(change.actual, Column)
+            self.add(Step(f"rename column {self.name(change).rsplit('.', 1)[0]}.{change.actual.name} to {change.name} (declared in the models)",
+                          [self.dialect.rename_column_sql(table, change.actual.name, change.name or "")], (change,), key))
+        for change in kinds.get(Kind.LIKELY_RENAME, []):
+            self._likely_rename(table, change)
         for change in kinds.get(Kind.EXTRA_COLUMN, []):
             self._extra_column(table, change)
         for change in kinds.get(Kind.NULLABLE_MISMATCH, []):
             self._nullability(table, change)
         if kinds.get(Kind.MISSING_COLUMN):
             self._add_columns(table, kinds[Kind.MISSING_COLUMN])
+        for change in kinds.get(Kind.RENAME_INDEX, []):
+            assert isinstance(change.actual, Index)
+            sql = self.dialect.rename_index_sql(table, change.actual.name or "", change.name or "")
+            if sql:
+                self.add(Step(f"rename index {change.actual.name} to {change.name} (same definition)", [sql], (change,), key))
+            else:
+                self._index(table, change)
         for change in kinds.get(Kind.MISSING_INDEX, []) + kinds.get(Kind.INVALID_INDEX, []):
             self._index(table, change)
         for change in kinds.get(Kind.TYPE_MISMATCH, []):
@@ -183,6 +214,18 @@ class _Planner:
             self._unique(table, change)
         for change in kinds.get(Kind.MISSING_FOREIGN_KEY, []):
             self._foreign_key(table, change)
+        for change in kinds.get(Kind.FOREIGN_KEY_MISMATCH, []):
+            self._foreign_key_actions(table, change)
+        for change in kinds.get(Kind.MISSING_CHECK, []):
+            self._check(table, change)
+        for change in kinds.get(Kind.EXTRA_UNIQUE, []) + kinds.get(Kind.EXTRA_FOREIGN_KEY, []) + kinds.get(Kind.EXTRA_CHECK, []):
+            constraint = getattr(change.actual, "name", None)
+            sql = self.dialect.drop_constraint_sql(table, constraint) if constraint else None
+            what = {"extra_unique": "unique constraint", "extra_foreign_key": "foreign key", "extra_check": "check constraint"}[change.kind.value]
+            self.add(
+                Step(f"drop {what} {self.name(change)} (not in the models; the models' writes may violate it)", [sql] if sql else [],
+                     (change,), key, requires="drop")
+            )
         for change in kinds.get(Kind.INDEX_MISMATCH, []):
             self.add(Step(f"review index {self.name(change)}: {change.detail}", [], (change,), key))
         for change in kinds.get(Kind.EXTRA_INDEX, []):
@@ -231,22 +274,41 @@ class _Planner:
         sql = [self.dialect.create_index_sql(table, index)]
         if change.kind is Kind.INVALID_INDEX:
             sql.insert(0, self.dialect.drop_index_sql(table, index))
-        hazards = ("builds an index; writes to the table wait until it is built",) if (self.actual.tables[table.key].row_estimate or 0) > 0 else ()
+        hazards = ("builds an index; writes to the table wait until it is built",) if (self.actual_table(table.key).row_estimate or 0) > 0 else ()
         self.add(Step(f"create index {self.name(change)}", sql, (change,), table.key, hazards=hazards))
 
-    def _extra_column(self, table: Table, change: Change) -> None:
-        column = change.actual
-        assert isinstance(column, Column)
-        actual_table = self.actual.tables[table.key]
+    def _likely_rename(self, table: Table, change: Change) -> None:
+        old = change.actual
+        assert isinstance(old, Column)
+        where = self.name(change).rsplit(".", 1)[0]
+        # No relaxing of the old column here: the models' INSERTs name the new column,
+        # so they fail until the rename is done, whatever the old column allows.
+        self.add(
+            Step(
+                f"likely rename {where}.{old.name} -> {change.name}: {change.name} is not added next to {old.name}'s data; "
+                f"confirm with info={{'sync_schema': {{'renamed_from': '{old.name}'}}}} or --allow rename",
+                [self.dialect.rename_column_sql(table, old.name, change.name or "")], (change,), table.key, requires="rename",
+            )
+        )
+
+    def _relax_if_breaking_inserts(self, table: Table, change: Change, column: Column) -> None:
+        actual_table = self.actual_table(table.key)
         breaks_inserts = not column.nullable and column.default is None and not column.autoincrement and column.name not in actual_table.primary_key
         if breaks_inserts:
             sql = self.dialect.drop_not_null_sql(table, column.name)
             self.add(
                 Step(
-                    f"relax {self.name(change)}: not in the models, NOT NULL without a default, so INSERTs from the models will fail ({self.rows(actual_table)})",
-                    [sql] if sql else [], (change,), table.key, requires=RELAX_NOT_NULL,
+                    f"relax {self.name(change).rsplit('.', 1)[0]}.{column.name}: not in the models, NOT NULL without a default, "
+                    f"so INSERTs from the models will fail ({self.rows(actual_table)})",
+                    [sql] if sql else [], (change,), table.key, requires=RELAX_NOT_NULL, resolves=False,
                 )
             )
+
+    def _extra_column(self, table: Table, change: Change) -> None:
+        column = change.actual
+        assert isinstance(column, Column)
+        actual_table = self.actual_table(table.key)
+        self._relax_if_breaking_inserts(table, change, column)
         self.add(
             Step(
                 f"drop column {self.name(change)} (not in the models; {self.rows(actual_table)})",
@@ -272,12 +334,14 @@ class _Planner:
                 )
             )
         else:
-            sql = self.dialect.set_not_null_sql(table, desired.name)
+            sql, transactional, hazards = self.dialect.set_not_null_steps(table, desired.name)
+            target, col = self.dialect.table_name(table.schema, table.name), self.dialect.quote(desired.name)
             self.add(
                 Step(
-                    f"set NOT NULL on {self.name(change)}", [sql] if sql else [], (change,), table.key,
-                    requires="set-not-null",
-                    hazards=("fails if any row holds NULL", "scans the table under an ACCESS EXCLUSIVE lock"),
+                    f"set NOT NULL on {self.name(change)}", sql, (change,), table.key,
+                    requires="set-not-null", hazards=("fails if any row holds NULL", *hazards), transactional=transactional,
+                    precheck=(f"SELECT count(*) FROM {target} WHERE {col} IS NULL",),
+                    refusal=f"{{count}} rows hold NULL in {self.name(change)}; fill them first: UPDATE {target} SET {col} = <value> WHERE {col} IS NULL",
                 )
             )
 
@@ -290,6 +354,32 @@ class _Planner:
             Step(
                 f"change type of {self.name(change)}: {old} -> {new}", [sql] if sql else [], (change,), table.key,
                 requires="type-change", hazards=_type_change_hazards(old, new),
+                precheck=self.dialect.unconvertible_rows_sql(table, desired.name, desired.type),
+                refusal=f"{{count}} rows of {self.name(change)} would not convert to {new} without loss; fix or clear them first",
+            )
+        )
+
+    def _foreign_key_actions(self, table: Table, change: Change) -> None:
+        fk, existing = change.desired, change.actual
+        assert isinstance(fk, ForeignKey) and isinstance(existing, ForeignKey)
+        target = self.dialect.table_name(table.schema, table.name)
+        name = existing.name or fk.name
+        renamed = ForeignKey(name, fk.columns, fk.ref_schema, fk.ref_table, fk.ref_columns, fk.on_delete, fk.on_update)
+        add_sql, _ = self.dialect.add_foreign_key_steps(table, renamed)
+        sql = [f"ALTER TABLE {target} DROP CONSTRAINT {self.dialect.quote(name or '')}", *add_sql] if name and add_sql else []
+        self.add(Step(f"change foreign key actions of {self.name(change)}: {change.detail}", sql, (change,), table.key,
+                      requires="constraint", hazards=("the key is briefly not enforced between DROP and ADD",), transactional=False))
+
+    def _check(self, table: Table, change: Change) -> None:
+        check = change.desired
+        assert isinstance(check, CheckConstraint)
+        sql, transactional = self.dialect.add_check_steps(table, check)
+        self.add(
+            Step(
+                f"add check constraint {self.name(change)}", sql, (change,), table.key, requires="constraint",
+                hazards=("fails if existing rows violate it",), transactional=transactional,
+                precheck=(f"SELECT count(*) FROM {self.dialect.table_name(table.schema, table.name)} WHERE NOT ({check.sqltext})",),
+                refusal=f"{{count}} rows violate CHECK ({check.sqltext}); fix them first",
             )
         )
 
@@ -303,18 +393,32 @@ class _Planner:
         unique = change.desired
         assert isinstance(unique, UniqueConstraint)
         sql = f"ALTER TABLE {self.dialect.table_name(table.schema, table.name)} ADD {self.dialect.unique_sql(unique)}"
+        target = self.dialect.table_name(table.schema, table.name)
+        cols = self.dialect.columns_list(unique.columns)
+        not_null = " AND ".join(f"{self.dialect.quote(c)} IS NOT NULL" for c in unique.columns)
         self.add(
-            Step(f"add unique constraint {self.name(change)} ({', '.join(unique.columns)})", [sql] if self.dialect.supports_alter_column else [],
-                 (change,), table.key, requires="constraint", hazards=("fails if duplicates exist", "builds an index; writes wait"))
+            Step(
+                f"add unique constraint {self.name(change)} ({', '.join(unique.columns)})", [sql] if self.dialect.supports_alter_column else [],
+                (change,), table.key, requires="constraint", hazards=("fails if duplicates exist", "builds an index; writes wait"),
+                precheck=(f"SELECT count(*) FROM (SELECT 1 FROM {target} WHERE {not_null} GROUP BY {cols} HAVING count(*) > 1) AS duplicates",),
+                refusal=f"{{count}} values of ({', '.join(unique.columns)}) appear more than once in {self.name(change).rsplit('.', 1)[0]}; deduplicate first",
+            )
         )
 
     def _foreign_key(self, table: Table, change: Change) -> None:
         fk = change.desired
         assert isinstance(fk, ForeignKey)
-        sql = [self.dialect.add_foreign_key_sql(table, fk)] if self.dialect.supports_alter_column else []
+        sql, transactional = self.dialect.add_foreign_key_steps(table, fk)
+        child, parent = self.dialect.table_name(table.schema, table.name), self.dialect.table_name(fk.ref_schema, fk.ref_table)
+        joins = " AND ".join(f"p.{self.dialect.quote(r)} = c.{self.dialect.quote(c)}" for c, r in zip(fk.columns, fk.ref_columns, strict=True))
+        not_null = " AND ".join(f"c.{self.dialect.quote(c)} IS NOT NULL" for c in fk.columns)
         self.add(
-            Step(f"add foreign key {self.name(change)} -> {fk.ref_table}", sql, (change,), table.key,
-                 requires="constraint", hazards=("fails if rows reference missing keys",))
+            Step(
+                f"add foreign key {self.name(change)} -> {fk.ref_table}", sql, (change,), table.key,
+                requires="constraint", hazards=("fails if rows reference missing keys",), transactional=transactional,
+                precheck=(f"SELECT count(*) FROM {child} AS c WHERE {not_null} AND NOT EXISTS (SELECT 1 FROM {parent} AS p WHERE {joins})",),
+                refusal=f"{{count}} rows of {table.name} reference missing {fk.ref_table} rows; fix them first",
+            )
         )
 
 

@@ -50,7 +50,7 @@ class Reporter:
 
     def step(self, result: StepResult) -> None:
         style = {"applied": "ok", "failed": "error", "deferred": "warn"}.get(result.status, "warn")
-        label = {"applied": "APPLIED", "failed": "FAILED", "deferred": "DEFERRED", "review": "REVIEW"}[result.status]
+        label = result.status.upper()
         sql = "; ".join(" ".join(s.split()) for s in result.step.sql) or "(no SQL: fix by hand)"
         self.line(f"  {label:<8} {result.step.description}: {sql}", style)
         if result.error:
@@ -91,6 +91,7 @@ def summary_rows(result: RunResult) -> list[tuple[str, str]]:
         ("other changes applied", str(counts["other_applied"])),
         ("failed", str(counts["failed"])),
         ("deferred (locked)", str(counts["deferred"])),
+        ("refused (data)", str(counts["refused"])),
         ("left for review", str(counts["review"])),
     ]
     if result.mode != "apply":

@@ -39,6 +39,7 @@ class RunResult:
     warnings: list[str] = field(default_factory=list)
     elapsed: float = 0.0
     exit_code: int = 0
+    dialect: Dialect | None = None
 
     def counts(self) -> dict[str, int]:
         applied = [r for r in self.results if r.status == "applied"]
@@ -55,6 +56,7 @@ class RunResult:
             "other_applied": sum(1 for k in kinds if k not in main_kinds),
             "failed": sum(1 for r in self.results if r.status == "failed"),
             "deferred": sum(1 for r in self.results if r.status == "deferred"),
+            "refused": sum(1 for r in self.results if r.status == "refused"),
             "review": sum(1 for r in self.results if r.status == "review"),
             "planned": sum(1 for r in self.results if r.status == "planned"),
         }
@@ -99,7 +101,7 @@ def exit_code(result: RunResult, settings: Settings) -> int:
         return 1 if result.error or result.changes or unverified else 0
     if not settings.strict:
         return 0
-    failed = any(r.status in ("failed", "deferred") for r in result.results)
+    failed = any(r.status in ("failed", "deferred", "refused") for r in result.results)
     return 1 if result.error or failed or unverified else 0
 
 
@@ -141,6 +143,7 @@ def _run_lock(conn: Connection, dialect: Dialect, settings: Settings, reporter: 
 
 def _sync_database(engine: Engine, settings: Settings, metadatas, reporter: Reporter, result: RunResult) -> None:  # type: ignore[no-untyped-def]
     dialect = dialect_for(engine.dialect)
+    result.dialect = dialect
     desired = snapshot_from_metadata(metadatas, dialect, result.warnings)
     excluded = set(ALWAYS_EXCLUDED) | set(settings.exclude_tables)
     schemas = set(settings.schemas) or set(desired.schemas)

@@ -25,6 +25,8 @@ class Column:
     # column is added to a table that already holds rows; and whether it is a callable.
     python_default: str | None = None
     python_default_is_callable: bool = False
+    # Models side only: info={"sync_schema": {"renamed_from": "old_name"}}.
+    renamed_from: str | None = None
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,7 @@ class Table:
     foreign_keys: tuple[ForeignKey, ...] = ()
     checks: tuple[CheckConstraint, ...] = ()
     row_estimate: int | None = None  # live databases only; planner statistics, not a count
+    renamed_from: str | None = None  # models side only, like Column.renamed_from
 
     @property
     def key(self) -> TableKey:

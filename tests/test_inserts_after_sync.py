@@ -60,6 +60,7 @@ def test_inserts_from_the_models_work_after_the_sync(app_dir: Path, pg_url: str,
     code, out = run_sync("--database-url", pg_url, "--models", module_name)
 
     assert code == 0, out
+    assert "verification           PASSED" in out
     assert "relax accounts.legacy_code: not in the models, NOT NULL without a default, so INSERTs from the models will fail (2 rows)" in out
     assert "ALTER TABLE accounts ALTER COLUMN legacy_code DROP NOT NULL" in out
     assert "ALTER TABLE accounts ALTER COLUMN display_name DROP NOT NULL" in out

@@ -11,6 +11,7 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, ClassVar
 
+from ..database import run_sql
 from ..snapshot import CheckConstraint, Column, EnumType, ForeignKey, Index, Snapshot, Table, UniqueConstraint
 
 if TYPE_CHECKING:
@@ -52,7 +53,7 @@ class Dialect:
         sql = " UNION ALL ".join(
             f"SELECT {i} AS k, count(*) AS n FROM {self.table_name(schema, name)}" for i, (schema, name) in enumerate(keys)
         )
-        return {keys[row.k]: row.n for row in conn.exec_driver_sql(sql)}
+        return {keys[row.k]: row.n for row in run_sql(conn, sql)}
 
     # -- comparison keys -----------------------------------------------------------
 
@@ -187,6 +188,38 @@ class Dialect:
     def set_not_null_sql(self, table: Table, column_name: str) -> str | None:
         return None
 
+    def set_not_null_steps(self, table: Table, column_name: str) -> tuple[list[str], bool, tuple[str, ...]]:
+        """(statements, transactional, hazards) that add NOT NULL to a column holding data."""
+        sql = self.set_not_null_sql(table, column_name)
+        return ([sql] if sql else []), True, ("scans the table under an ACCESS EXCLUSIVE lock",)
+
+    def add_foreign_key_steps(self, table: Table, fk: ForeignKey) -> tuple[list[str], bool]:
+        """(statements, transactional) that add a foreign key to a table holding data."""
+        return ([self.add_foreign_key_sql(table, fk)] if self.supports_alter_column else []), True
+
+    def add_check_steps(self, table: Table, check: CheckConstraint) -> tuple[list[str], bool]:
+        if not self.supports_alter_column:
+            return [], True
+        return [f"ALTER TABLE {self.table_name(table.schema, table.name)} ADD {self.check_sql(check)}"], True
+
+    def rename_index_sql(self, table: Table, old: str, new: str) -> str | None:
+        return None
+
+    def drop_constraint_sql(self, table: Table, name: str) -> str | None:
+        if not self.supports_alter_column:
+            return None
+        return f"ALTER TABLE {self.table_name(table.schema, table.name)} DROP CONSTRAINT {self.quote(name)}"
+
+    def rename_table_sql(self, table: Table, new_name: str) -> str:
+        return f"ALTER TABLE {self.table_name(table.schema, table.name)} RENAME TO {self.quote(new_name)}"
+
+    def rename_column_sql(self, table: Table, old: str, new: str) -> str:
+        return f"ALTER TABLE {self.table_name(table.schema, table.name)} RENAME COLUMN {self.quote(old)} TO {self.quote(new)}"
+
+    def unconvertible_rows_sql(self, table: Table, column_name: str, new_type: str) -> tuple[str, ...]:
+        """Statements whose last counts the rows whose value would not survive a type change."""
+        return ()
+
     def drop_not_null_sql(self, table: Table, column_name: str) -> str | None:
         return None
 
@@ -204,8 +237,9 @@ class Dialect:
 
     # -- applying ------------------------------------------------------------------
 
-    def bound_locks(self, conn: Connection, lock_timeout: float, statement_timeout: float) -> None:
-        """Called at the start of each transaction that runs DDL."""
+    def bound_locks(self, conn: Connection, lock_timeout: float, statement_timeout: float, local: bool = True) -> None:
+        """Called before DDL runs: at the start of each transaction (`local`), or once on an
+        autocommit connection."""
 
     def try_run_lock(self, conn: Connection) -> bool:
         """Take the one-run-at-a-time lock on `conn` without waiting; True if taken."""

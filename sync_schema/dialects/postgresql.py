@@ -194,16 +194,66 @@ class PostgreSQLDialect(Dialect):
         target = f"ALTER TABLE {self.table_name(table.schema, table.name)} ALTER COLUMN {self.quote(column_name)}"
         return f"{target} DROP DEFAULT" if default is None else f"{target} SET DEFAULT {default}"
 
+    def rename_index_sql(self, table: Table, old: str, new: str) -> str:
+        return f"ALTER INDEX {self.table_name(table.schema, old)} RENAME TO {self.quote(new)}"
+
     def drop_index_sql(self, table: Table, index: Index) -> str:
         return f"DROP INDEX {self.table_name(table.schema, index.name or '')}"
 
     # -- applying ------------------------------------------------------------------
 
-    def bound_locks(self, conn: Connection, lock_timeout: float, statement_timeout: float) -> None:
+    def bound_locks(self, conn: Connection, lock_timeout: float, statement_timeout: float, local: bool = True) -> None:
         # An ALTER waiting for its lock queues every later query on the table behind it;
         # lock_timeout bounds how long production traffic can be held up by us.
-        conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{int(lock_timeout * 1000)}ms'")
-        conn.exec_driver_sql(f"SET LOCAL statement_timeout = '{int(statement_timeout * 1000)}ms'")
+        scope = "LOCAL " if local else ""
+        conn.exec_driver_sql(f"SET {scope}lock_timeout = '{int(lock_timeout * 1000)}ms'")
+        conn.exec_driver_sql(f"SET {scope}statement_timeout = '{int(statement_timeout * 1000)}ms'")
+
+    def set_not_null_steps(self, table: Table, column_name: str) -> tuple[list[str], bool, tuple[str, ...]]:
+        target = self.table_name(table.schema, table.name)
+        if self.server_version and self.server_version < 120000:
+            return [self.set_not_null_sql(table, column_name)], True, ("scans the table under an ACCESS EXCLUSIVE lock",)
+        # PostgreSQL 12+ skips the scan of SET NOT NULL when a validated CHECK proves it.
+        # VALIDATE scans under SHARE UPDATE EXCLUSIVE, which lets reads and writes go on;
+        # each statement commits on its own so that no ACCESS EXCLUSIVE lock is held across the scan.
+        check = self.quote(_short_name(f"{table.name}_{column_name}_not_null_sync"))
+        return [
+            f"ALTER TABLE {target} DROP CONSTRAINT IF EXISTS {check}",
+            f"ALTER TABLE {target} ADD CONSTRAINT {check} CHECK ({self.quote(column_name)} IS NOT NULL) NOT VALID",
+            f"ALTER TABLE {target} VALIDATE CONSTRAINT {check}",
+            self.set_not_null_sql(table, column_name),
+            f"ALTER TABLE {target} DROP CONSTRAINT {check}",
+        ], False, ("validates with a scan that lets reads and writes go on",)
+
+    def add_foreign_key_steps(self, table: Table, fk: ForeignKey) -> tuple[list[str], bool]:
+        # NOT VALID takes the locks only briefly; VALIDATE then checks existing rows under
+        # SHARE UPDATE EXCLUSIVE, with reads and writes going on. Separate transactions.
+        name = fk.name or _short_name(f"{table.name}_{'_'.join(fk.columns)}_fkey")
+        named = ForeignKey(name, fk.columns, fk.ref_schema, fk.ref_table, fk.ref_columns, fk.on_delete, fk.on_update)
+        target = self.table_name(table.schema, table.name)
+        return [f"{self.add_foreign_key_sql(table, named)} NOT VALID", f"ALTER TABLE {target} VALIDATE CONSTRAINT {self.quote(name)}"], False
+
+    def add_check_steps(self, table: Table, check: CheckConstraint) -> tuple[list[str], bool]:
+        target = self.table_name(table.schema, table.name)
+        name = check.name or _short_name(f"{table.name}_check_sync")
+        return [
+            f"ALTER TABLE {target} ADD CONSTRAINT {self.quote(name)} CHECK ({check.sqltext}) NOT VALID",
+            f"ALTER TABLE {target} VALIDATE CONSTRAINT {self.quote(name)}",
+        ], False
+
+    def unconvertible_rows_sql(self, table: Table, column_name: str, new_type: str) -> tuple[str, ...]:
+        target, col = self.table_name(table.schema, table.name), self.quote(column_name)
+        key = self.type_key(new_type)
+        length = re.fullmatch(r"(?:character varying|character)\((\d+)\)", key)
+        if length:  # an explicit cast to varchar(n) truncates silently: count what would be cut
+            return (f"SELECT count(*) FROM {target} WHERE length({col}::text) > {length.group(1)}",)
+        if key in ("text", "character varying"):
+            return ()
+        return (
+            _CASTABLE_FUNCTION,
+            f"SELECT count(*) FROM {target} WHERE {col} IS NOT NULL "
+            f"AND NOT pg_temp.sync_schema_castable({col}::text, '{new_type.replace(chr(39), chr(39) * 2)}')",
+        )
 
 
     def try_run_lock(self, conn: Connection) -> bool:
@@ -214,6 +264,26 @@ class PostgreSQLDialect(Dialect):
     def release_run_lock(self, conn: Connection) -> None:
         conn.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": RUN_LOCK_KEY})
         conn.commit()
+
+
+# A value converts if its text form casts to the new type. Stricter than some direct
+# casts (1.5 -> integer rounds; through text it fails), which is the safe side: rounding
+# is a loss. A temporary function needs no privilege beyond TEMP.
+_CASTABLE_FUNCTION = """
+CREATE OR REPLACE FUNCTION pg_temp.sync_schema_castable(value text, type_name text) RETURNS boolean
+LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE format('SELECT %L::%s', value, type_name);
+    RETURN true;
+EXCEPTION WHEN others THEN
+    RETURN false;
+END
+$$
+"""
+
+
+def _short_name(name: str) -> str:
+    return name[:63]
 
 
 def _column_from_row(row) -> Column:  # type: ignore[no-untyped-def]

@@ -1,0 +1,178 @@
+"""Machine- and reviewer-facing renderings of a run: JSON, a Markdown drift table, and a
+SQL script. The build-log text lives in report.py."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from . import __version__
+from .diff import Change, Kind
+from .snapshot import Column, EnumType, ForeignKey, Index, Table, UniqueConstraint
+
+if TYPE_CHECKING:
+    from .apply import StepResult
+    from .run import RunResult
+
+FORMATS = ("text", "json", "markdown")
+_STATUS_ORDER = ("applied", "failed", "refused", "deferred", "planned", "review")
+
+
+def describe(obj: object, dialect_type_key=None) -> str | None:  # type: ignore[no-untyped-def]
+    """One side of a change as a reviewer reads it."""
+    if obj is None:
+        return None
+    if isinstance(obj, Column):
+        text = dialect_type_key(obj.type) if dialect_type_key else obj.type
+        text += "" if obj.nullable else " NOT NULL"
+        if obj.default is not None:
+            text += f" DEFAULT {obj.default}"
+        if obj.autoincrement:
+            text += f" ({obj.autoincrement})"
+        return text
+    if isinstance(obj, Table):
+        return f"table ({len(obj.columns)} columns)"
+    if isinstance(obj, Index):
+        text = ("unique " if obj.unique else "") + f"index ({', '.join(obj.expressions)})"
+        return text + (f" WHERE {obj.where}" if obj.where else "") + ("" if obj.valid else " INVALID")
+    if isinstance(obj, UniqueConstraint):
+        return f"unique ({', '.join(obj.columns)})"
+    if isinstance(obj, ForeignKey):
+        text = f"({', '.join(obj.columns)}) -> {obj.ref_table} ({', '.join(obj.ref_columns)})"
+        return text + (f" ON DELETE {obj.on_delete}" if obj.on_delete else "") + (f" ON UPDATE {obj.on_update}" if obj.on_update else "")
+    if isinstance(obj, EnumType):
+        return "enum (" + ", ".join(obj.values) + ")"
+    return str(obj)
+
+
+def change_records(result: RunResult, type_key=None) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
+    """One record per change, with the steps that fix it folded in."""
+    steps_of: dict[int, list[StepResult]] = {}
+    for step_result in result.results:
+        for change in step_result.step.changes:
+            steps_of.setdefault(id(change), []).append(step_result)
+    records = []
+    for change in result.changes:
+        fixes = steps_of.get(id(change), [])
+        statuses = [r.status for r in fixes if r.step.resolves] or [r.status for r in fixes]
+        status = next((s for s in _STATUS_ORDER if s in statuses), "review")
+        record: dict[str, Any] = {
+            "kind": change.kind.value,
+            "schema": change.schema,
+            "table": change.table,
+        }
+        if _is_column_change(change):
+            record["column"] = change.name
+        else:
+            record["name"] = change.name
+        record.update(
+            database=describe(change.actual, type_key),
+            models=describe(change.desired, type_key),
+            detail=change.detail or None,
+            status=status,
+            applied=status == "applied",
+            requires=sorted({r.step.requires for r in fixes if r.step.requires}),
+            hazards=sorted({h for r in fixes for h in r.step.hazards}),
+            sql=[sql for r in fixes for sql in r.step.sql],
+            error=next((r.error for r in fixes if r.error), None),
+            steps=[{"description": r.step.description, "status": r.status, "sql": r.step.sql} for r in fixes],
+        )
+        records.append(record)
+    return records
+
+
+def _is_column_change(change: Change) -> bool:
+    return change.kind in (
+        Kind.MISSING_COLUMN, Kind.EXTRA_COLUMN, Kind.TYPE_MISMATCH, Kind.NULLABLE_MISMATCH, Kind.DEFAULT_MISMATCH,
+    ) or change.kind.value in ("rename_column", "likely_rename")
+
+
+def to_json(result: RunResult, type_key=None) -> str:  # type: ignore[no-untyped-def]
+    verification = result.verification
+    document = {
+        "tool": "sync-schema",
+        "version": __version__,
+        "mode": result.mode,
+        "strict": result.strict,
+        "database": result.database,
+        "error": result.error,
+        "changes": change_records(result, type_key),
+        "warnings": result.warnings,
+        "verification": None if verification is None else {"passed": verification.passed, "missing": verification.missing},
+        "summary": result.counts(),
+        "elapsed_seconds": round(result.elapsed, 3),
+        "exit_code": result.exit_code,
+    }
+    return json.dumps(document, indent=2)
+
+
+_MARK = {"applied": "added" , "failed": "FAILED", "refused": "refused", "deferred": "deferred (locked)", "planned": "to apply", "review": "review"}
+
+
+def to_markdown(result: RunResult, type_key=None) -> str:  # type: ignore[no-untyped-def]
+    verification = result.verification
+    verdict = "SKIPPED" if verification is None else ("PASSED" if verification.passed else "FAILED")
+    lines = ["## sync-schema drift report", "", f"Database `{result.database}`, mode {result.mode}, verification **{verdict}**.", ""]
+    if result.error:
+        lines += [f"> **Error:** {result.error}", ""]
+    records = change_records(result, type_key)
+    if not records and not result.error:
+        lines.append("No drift: the database matches the models.")
+    by_table: dict[str, list[dict[str, Any]]] = {}
+    for record in records:
+        where = ".".join(p for p in (record["schema"], record["table"]) if p) if record["table"] else f"schema {record['schema']}"
+        by_table.setdefault(where, []).append(record)
+    for where, items in by_table.items():
+        lines += [f"### {where}", "", "| column | database | models | status |", "|---|---|---|---|"]
+        for record in items:
+            subject = record.get("column") or (f"{record['kind'].split('_', 1)[-1]} {record['name']}" if record.get("name") else "(table)")
+            status = _MARK.get(record["status"], record["status"])
+            if record["status"] == "review" and record["kind"].startswith("extra"):
+                status = "not in models"
+            lines.append(
+                f"| {_cell(subject)} | {_cell(record['database'] or '—')} | {_cell(record['models'] or '—')} | {status} |"
+            )
+        lines.append("")
+    review = [r for r in records if r["status"] == "review" and r["sql"]]
+    if review:
+        lines += ["### SQL to review", "", "```sql"]
+        for record in review:
+            lines.append(f"-- {record['kind']} {record['table'] or ''}.{record.get('column') or record.get('name') or ''}".rstrip("."))
+            lines += [sql.rstrip(";") + ";" for sql in record["sql"]]
+        lines += ["```", ""]
+    if verification and verification.missing:
+        lines += ["### Verification", ""] + [f"- {m}" for m in verification.missing] + [""]
+    return "\n".join(lines)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def to_sql_script(result: RunResult) -> str:
+    """The whole script: what was (or would be) applied, then what is left for review."""
+    applied = [r for r in result.results if r.status in ("applied", "planned")]
+    other = [r for r in result.results if r.status not in ("applied", "planned")]
+    verb = "applied" if result.mode == "apply" else "would apply"
+    lines = [f"-- sync-schema {__version__}: {result.database}", f"-- mode {result.mode}", ""]
+    lines += [f"-- ===== {verb} ====="]
+    for r in applied:
+        lines += _script_step(r)
+    lines += ["", "-- ===== left for review (not applied) ====="]
+    for r in other:
+        lines += _script_step(r)
+    return "\n".join(lines) + "\n"
+
+
+def _script_step(result: StepResult) -> list[str]:
+    step = result.step
+    out = ["", f"-- {step.description}"]
+    if step.requires:
+        out.append(f"--   needs: --allow {step.requires}" if step.requires != "relax-not-null" else "--   relaxing NOT NULL keeps every row")
+    out += [f"--   hazard: {h}" for h in step.hazards]
+    if result.status not in ("applied", "planned", "review"):
+        out.append(f"--   {result.status}: {result.error or ''}".rstrip(": "))
+    if not step.transactional:
+        out.append("--   runs outside a transaction block")
+    out += [sql.rstrip(";") + ";" for sql in step.sql] or ["-- (no SQL: this database cannot do it in place)"]
+    return out
