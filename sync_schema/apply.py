@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -31,6 +31,7 @@ class StepResult:
     status: str
     error: str | None = None
     seconds: float = 0.0
+    statement_seconds: list[float] = field(default_factory=list)  # one per statement that ran
 
 
 @dataclass(frozen=True)
@@ -114,29 +115,28 @@ def _run_group(engine: Engine, dialect: Dialect, group: list[Step], options: App
                 why = f"lock not available within {options.lock_timeout:g} s after {attempt} attempts; deferred to the next run"
                 return [StepResult(s, "deferred", why, time.monotonic() - started) for s in group]
             return [StepResult(s, "failed", message, time.monotonic() - started) for s in group]
-        return [StepResult(s, "applied", None, d) for s, d in zip(group, durations, strict=True)]
+        return [StepResult(s, "applied", None, sum(d), d) for s, d in zip(group, durations, strict=True)]
     raise AssertionError("unreachable")
 
 
-def _execute(engine: Engine, dialect: Dialect, group: list[Step], options: ApplyOptions) -> list[float]:
-    durations = []
+def _execute(engine: Engine, dialect: Dialect, group: list[Step], options: ApplyOptions) -> list[list[float]]:
+    """Run a group; per step, the duration of each statement."""
     if group[0].transactional:
         with engine.begin() as conn:
             dialect.bound_locks(conn, options.lock_timeout, options.statement_timeout)
-            for step in group:
-                started = time.monotonic()
-                for sql in step.sql:
-                    run_sql(conn, sql)
-                durations.append(time.monotonic() - started)
-        return durations
+            return [_timed(conn, step) for step in group]
     with engine.connect() as conn:
         conn = conn.execution_options(isolation_level="AUTOCOMMIT")
         dialect.bound_locks(conn, options.lock_timeout, options.statement_timeout, local=False)
-        for step in group:
-            started = time.monotonic()
-            for sql in step.sql:
-                run_sql(conn, sql)
-            durations.append(time.monotonic() - started)
+        return [_timed(conn, step) for step in group]
+
+
+def _timed(conn: sa.Connection, step: Step) -> list[float]:
+    durations = []
+    for sql in step.sql:
+        started = time.monotonic()
+        run_sql(conn, sql)
+        durations.append(time.monotonic() - started)
     return durations
 
 
@@ -147,4 +147,7 @@ def _is_lock_timeout(exc: sa.exc.DBAPIError) -> bool:
 
 def _one_line(exc: sa.exc.DBAPIError, engine: Engine) -> str:
     text = str(exc.orig).strip().splitlines()
-    return scrub(text[0] if text else type(exc.orig).__name__, engine.url)
+    line = scrub(text[0] if text else type(exc.orig).__name__, engine.url)
+    if getattr(exc.orig, "pgcode", None) == "42501" or "permission denied" in line or "must be owner" in line:
+        line += f" (user {engine.url.username or '?'} lacks the privilege: run the sync with the tables' owner, or GRANT it)"
+    return line

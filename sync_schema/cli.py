@@ -10,10 +10,14 @@ import argparse
 import sys
 from typing import NoReturn
 
+import sqlalchemy as sa
+
 from . import __version__
 from .config import MODES, resolve_settings
+from .database import create_engine, describe_connect_error, parse_url, redact
 from .errors import SyncError
 from .formats import FORMATS, to_json, to_markdown, to_sql_script
+from .history import DEFAULT_TABLE, recent_runs
 from .report import Reporter
 from .run import sync
 
@@ -51,6 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="report, do not apply, DROP NOT NULL on columns that make the models' INSERTs fail")
     parser.add_argument("--connect-timeout", metavar="SECONDS", help="give up connecting after this long (default 10)")
     parser.add_argument("--lock-timeout", metavar="SECONDS", help="longest wait for a table lock per statement (default 2)")
+    parser.add_argument("--lock-attempts", metavar="N", help="tries per table when its lock is not available in time (default 3), then deferred")
+    parser.add_argument("--history-table", metavar="NAME", help="audit trail table (default sync_schema_history; 'off' disables)")
     parser.add_argument("--statement-timeout", metavar="SECONDS", help="longest run of one statement (default 120)")
     parser.add_argument("--run-lock-wait", metavar="SECONDS", help="wait this long for another sync-schema run (default 60)")
     parser.add_argument("--format", choices=FORMATS, help="text (default, for build logs), json or markdown; the log then goes to stderr")
@@ -59,7 +65,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def build_history_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m sync_schema history", description="Print the last sync-schema runs recorded in the database.")
+    parser.add_argument("--database-url", metavar="URL")
+    parser.add_argument("--database-url-env", metavar="NAME")
+    parser.add_argument("--history-table", metavar="NAME", help="default sync_schema_history")
+    parser.add_argument("--limit", type=int, default=10, help="how many runs (default 10)")
+    parser.add_argument("--connect-timeout", metavar="SECONDS")
+    return parser
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["history"]:
+        return history_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     flags = vars(args)
@@ -90,3 +109,36 @@ def main(argv: list[str] | None = None) -> int:
 
 def entrypoint() -> None:
     raise SystemExit(main())
+
+
+def history_main(argv: list[str]) -> int:
+    args = build_history_parser().parse_args(argv)
+    reporter = Reporter()
+    try:
+        settings = resolve_settings(vars(args))
+        url = parse_url(settings.database_url, settings.database_url_source)
+        engine = create_engine(url, settings.connect_timeout)
+        table = settings.history_table or DEFAULT_TABLE
+        try:
+            with engine.connect() as conn:
+                if not sa.inspect(conn).has_table(table):
+                    reporter.info(f"no history yet in {redact(url)} (table {table} does not exist)")
+                    return 0
+                runs = recent_runs(conn, table, args.limit)
+        except sa.exc.DBAPIError as exc:
+            raise describe_connect_error(exc, url, settings.connect_timeout) from None
+        finally:
+            engine.dispose()
+    except SyncError as exc:
+        reporter.error(str(exc))
+        return 1
+    reporter.line(f"{'run':>5}  {'started (UTC)':<19}  {'seconds':>7}  {'mode':<7}  {'outcome':<8}  {'applied':>7}  {'other':>5}  host")
+    for run in runs:
+        started = run.started_at.strftime("%Y-%m-%d %H:%M:%S") if run.started_at else "?"
+        seconds = f"{(run.finished_at - run.started_at).total_seconds():.2f}" if run.finished_at and run.started_at else "-"
+        reporter.line(
+            f"{run.id:>5}  {started:<19}  {seconds:>7}  {run.mode:<7}  {run.outcome:<8}  {run.applied:>7}  {run.not_applied:>5}  {run.host or ''}"
+        )
+    if not runs:
+        reporter.info("no runs recorded yet")
+    return 0

@@ -14,7 +14,7 @@ from typing import Any
 from .errors import ConfigError
 
 MODES = ("apply", "dry-run", "check")
-# Never diffed: Alembic's bookkeeping and our own tables.
+# Never diffed: Alembic's bookkeeping and our own tables (whatever history_table says, too).
 ALWAYS_EXCLUDED = ("alembic_version", "sync_schema_history", "sync_schema_history_statements")
 
 
@@ -41,9 +41,11 @@ class Settings:
     connect_timeout: float = 10.0
     lock_timeout: float = 2.0
     statement_timeout: float = 120.0
+    lock_attempts: int = 3  # tries per table when its lock cannot be had in time
     run_lock_wait: float = 60.0  # how long to wait for another run of sync-schema to finish
     allow: list[str] = field(default_factory=list)
     relax_not_null: bool = True
+    history_table: str = "sync_schema_history"  # "off" disables the audit trail
     format: str = "text"
     sql_file: str | None = None
     verbose: bool = False
@@ -113,6 +115,16 @@ def parse_format(text: str) -> str:
     return value
 
 
+def parse_count(text: str, what: str) -> int:
+    try:
+        value = int(str(text).strip())
+    except ValueError:
+        raise ConfigError(f"{what} must be a whole number, got {text!r}", "use e.g. 3") from None
+    if value < 1:
+        raise ConfigError(f"{what} must be at least 1, got {text!r}", "use e.g. 3")
+    return value
+
+
 def parse_mode(text: str) -> str:
     mode = text.strip().lower()
     if mode not in MODES:
@@ -131,9 +143,11 @@ SETTINGS = (
     Setting("lock_timeout", "SYNC_SCHEMA_LOCK_TIMEOUT", parse_seconds),
     Setting("statement_timeout", "SYNC_SCHEMA_STATEMENT_TIMEOUT", parse_seconds),
     Setting("run_lock_wait", "SYNC_SCHEMA_RUN_LOCK_WAIT", parse_seconds),
+    Setting("lock_attempts", "SYNC_SCHEMA_LOCK_ATTEMPTS", lambda text: parse_count(text, "lock attempts")),
     Setting("allow", "SYNC_SCHEMA_ALLOW", lambda text: parse_allow(split_list(text))),
     Setting("relax_not_null", "SYNC_SCHEMA_RELAX_NOT_NULL", parse_bool),
     Setting("format", "SYNC_SCHEMA_FORMAT", parse_format),
+    Setting("history_table", "SYNC_SCHEMA_HISTORY_TABLE", str.strip),
     Setting("sql_file", "SYNC_SCHEMA_SQL_FILE", str.strip),
 )
 FILE_ONLY = Setting("database_url_env", "SYNC_SCHEMA_DATABASE_URL_ENV", str.strip)
@@ -208,6 +222,8 @@ def resolve_settings(flags: dict[str, Any], directory: Path | None = None, envir
             continue
         setattr(settings, setting.attr, value)
     settings.verbose = bool(flags.get("verbose"))
+    if settings.history_table.lower() in ("", "off", "none", "false", "0"):
+        settings.history_table = ""
 
     if flags.get("database_url"):
         settings.database_url = flags["database_url"]

@@ -18,6 +18,7 @@ from .dialects import Dialect, dialect_for
 from .diff import Change, Kind, diff_snapshots
 from .errors import DatabaseError, SyncError
 from .from_models import snapshot_from_metadata
+from .history import History
 from .models import load_models
 from .plan import Plan, Policy, plan_changes, tables_to_count
 from .report import Reporter
@@ -146,6 +147,8 @@ def _sync_database(engine: Engine, settings: Settings, metadatas, reporter: Repo
     result.dialect = dialect
     desired = snapshot_from_metadata(metadatas, dialect, result.warnings)
     excluded = set(ALWAYS_EXCLUDED) | set(settings.exclude_tables)
+    if settings.history_table:
+        excluded |= {settings.history_table, f"{settings.history_table}_statements"}
     schemas = set(settings.schemas) or set(desired.schemas)
     with _connection(engine, settings) as conn:
         locked = settings.mode == "apply"
@@ -172,14 +175,27 @@ def _sync_database(engine: Engine, settings: Settings, metadatas, reporter: Repo
             reporter.info(f"{len(result.changes)} differences; {len(to_apply)} steps to apply, {len(plan.steps) - len(to_apply)} for review")
 
             if settings.mode == "apply":
-                options = ApplyOptions(settings.lock_timeout, settings.statement_timeout)
-                result.results = apply_plan(engine, dialect, plan, policy, options, on_result=lambda r: r.status != "review" and reporter.step(r))
-                for r in result.results:
-                    if r.status == "review":
-                        reporter.step(r)
-                after = _inspect(conn, dialect, schemas)
-                remaining = diff_snapshots(desired, after, dialect, excluded)
-                result.verification = verify(remaining, result.results, after, settings.critical_columns)
+                history = History(engine, settings.history_table)
+                if settings.history_table:
+                    history.start(settings.mode)
+                    if history.problem:
+                        result.warnings.append(history.problem)
+
+                def on_result(step_result: StepResult) -> None:
+                    reporter.step(step_result)
+                    history.record(step_result)
+
+                options = ApplyOptions(settings.lock_timeout, settings.statement_timeout, settings.lock_attempts)
+                try:
+                    result.results = apply_plan(engine, dialect, plan, policy, options, on_result=on_result)
+                    for r in result.results:
+                        if r.status == "review":
+                            reporter.step(r)
+                    after = _inspect(conn, dialect, schemas)
+                    remaining = diff_snapshots(desired, after, dialect, excluded)
+                    result.verification = verify(remaining, result.results, after, settings.critical_columns)
+                finally:
+                    history.finish(_outcome(result), result.counts())
             else:
                 for step in plan.steps:
                     reporter.planned(step.description, step.sql, policy.permits(step))
@@ -187,6 +203,15 @@ def _sync_database(engine: Engine, settings: Settings, metadatas, reporter: Repo
                 result.verification = verify([], [], actual, settings.critical_columns)
             for warning in result.warnings:
                 reporter.warning(warning)
+
+
+def _outcome(result: RunResult) -> str:
+    if result.verification is None:
+        return "failed"  # interrupted by an error
+    counts = result.counts()
+    if counts["failed"] or counts["deferred"] or counts["refused"] or not result.verification.passed:
+        return "errors"
+    return "ok"
 
 
 def _inspect(conn: Connection, dialect: Dialect, schemas: set[str]) -> Snapshot:

@@ -9,9 +9,14 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
+import socket
+import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -102,3 +107,56 @@ def run_sync(*args: str) -> tuple[int, str]:
     finally:
         sys.stdout = real_stdout
     return code, out.getvalue()
+
+
+# -- a private PostgreSQL cluster ---------------------------------------------------
+# The shared server trusts every local connection and must not be restarted under other
+# tests; this one checks passwords and may be restarted by a test.
+
+
+@dataclass
+class PrivateCluster:
+    bindir: Path
+    datadir: Path
+    base: Path
+    port: int
+    as_postgres: list[str]
+
+    def url(self, password: str = "right-password", database: str = "postgres") -> str:
+        return f"postgresql+psycopg2://postgres:{password}@127.0.0.1:{self.port}/{database}"
+
+    def pg_ctl(self, *args: str) -> None:
+        subprocess.run(self.as_postgres + [str(self.bindir / "pg_ctl"), "-D", str(self.datadir), *args], check=True, capture_output=True, timeout=120)
+
+    def start(self) -> None:
+        self.pg_ctl("-w", "-l", str(self.base / "log"), "-o", f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1", "start")
+
+    def restart(self) -> None:
+        self.pg_ctl("-w", "-m", "fast", "-l", str(self.base / "log"), "-o", f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1", "restart")
+
+
+@pytest.fixture(scope="session")
+def private_pg() -> Iterator[PrivateCluster]:
+    bindirs = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
+    bindir = next((d for d in bindirs if (d / "initdb").exists()), None)
+    if bindir is None or (os.geteuid() == 0 and shutil.which("runuser") is None):
+        _unavailable("PostgreSQL server binaries (initdb) not found: cannot start a private cluster")
+    # Not under pytest's tmp_path: its parents are private to root, and the server runs as postgres.
+    base = Path(tempfile.mkdtemp(prefix="sync_schema_pg_"))
+    os.chmod(base, 0o777)
+    as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    pwfile = base / "pw"
+    pwfile.write_text("right-password\n")
+    os.chmod(pwfile, 0o644)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cluster = PrivateCluster(bindir, base / "data", base, port, as_postgres)
+    try:
+        subprocess.run(as_postgres + [str(bindir / "initdb"), "-D", str(cluster.datadir), "-U", "postgres", "--auth=scram-sha-256", f"--pwfile={pwfile}"],
+                       check=True, capture_output=True, timeout=120)
+        cluster.start()
+        yield cluster
+    finally:
+        subprocess.run(as_postgres + [str(bindir / "pg_ctl"), "-D", str(cluster.datadir), "-m", "immediate", "stop"], capture_output=True, timeout=60)
+        shutil.rmtree(base, ignore_errors=True)

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -16,7 +14,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from conftest import _unavailable, run_sync, write_models
+from conftest import PrivateCluster, run_sync, write_models
 
 GOOD_MODELS = '''
 import sqlalchemy as sa
@@ -155,46 +153,8 @@ def test_exit_codes_of_the_real_process(tmp_path: Path) -> None:
     assert strict.returncode == 1 and "no database URL" in strict.stdout
 
 
-# -- a private PostgreSQL cluster with password authentication ---------------------
-
-
-def _pg_bin() -> Path | None:
-    for version_dir in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
-        if (version_dir / "initdb").exists():
-            return version_dir
-    return None
-
-
-@pytest.fixture(scope="module")
-def password_cluster() -> Iterator[int]:
-    """The shared server trusts every local connection; this one checks passwords."""
-    bindir = _pg_bin()
-    if bindir is None or shutil.which("runuser") is None:
-        _unavailable("PostgreSQL server binaries (initdb) not found; cannot test password authentication")
-    # Not under pytest's tmp_path: its parents are private to root, and the server runs as postgres.
-    base = Path(tempfile.mkdtemp(prefix="sync_schema_pg_"))
-    os.chmod(base, 0o777)
-    datadir = base / "data"
-    as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    pwfile = base / "pw"
-    pwfile.write_text("right-password\n")
-    os.chmod(pwfile, 0o644)
-    subprocess.run(as_postgres + [str(bindir / "initdb"), "-D", str(datadir), "-U", "postgres", "--auth=scram-sha-256", f"--pwfile={pwfile}"],
-                   check=True, capture_output=True, timeout=120)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    subprocess.run(as_postgres + [str(bindir / "pg_ctl"), "-D", str(datadir), "-w", "-l", str(base / "log"),
-                                  "-o", f"-p {port} -k {base} -c listen_addresses=127.0.0.1", "start"],
-                   check=True, capture_output=True, timeout=120)
-    try:
-        yield port
-    finally:
-        subprocess.run(as_postgres + [str(bindir / "pg_ctl"), "-D", str(datadir), "-m", "immediate", "stop"], capture_output=True, timeout=60)
-        shutil.rmtree(base, ignore_errors=True)
-
-
-def test_wrong_password(app_dir: Path, password_cluster: int) -> None:
+def test_wrong_password(app_dir: Path, private_pg: PrivateCluster) -> None:
+    password_cluster = private_pg.port
     models = write_models(app_dir, GOOD_MODELS)
     good = f"postgresql://postgres:right-password@127.0.0.1:{password_cluster}/postgres"
     bad = f"postgresql://postgres:wrong-password@127.0.0.1:{password_cluster}/postgres"

@@ -37,7 +37,7 @@ def test_quickstart_command_syncs_the_example_into_sqlite(tmp_path: Path) -> Non
     database = tmp_path / "quickstart.db"
     with sqlite3.connect(database) as conn:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert tables == {"users", "posts"}
+    assert tables == {"users", "posts", "sync_schema_history", "sync_schema_history_statements"}
 
 
 def test_ci_runs_the_readme_test_command() -> None:
