@@ -51,7 +51,17 @@ def apply_plan(
     on_result: Callable[[StepResult], None] = lambda r: None,
 ) -> list[StepResult]:
     results: list[StepResult] = []
+    # A table whose step failed or was deferred: its later steps (an index on a column
+    # that was not added, say) wait for the next run too.
+    blocked: dict[object, StepResult] = {}
     for group in _transaction_groups([s for s in plan.steps if policy.permits(s)]):
+        blocker = blocked.get(group[0].table) if group[0].table is not None else None
+        if blocker is not None:
+            for step in group:
+                result = StepResult(step, blocker.status, f"not run: an earlier step on this table was {blocker.status}")
+                results.append(result)
+                on_result(result)
+            continue
         refused = _run_prechecks(engine, dialect, group, options)
         for result in refused:
             results.append(result)
@@ -62,6 +72,8 @@ def apply_plan(
         for result in _run_group(engine, dialect, group, options):
             results.append(result)
             on_result(result)
+            if result.status in ("failed", "deferred") and result.step.table is not None:
+                blocked.setdefault(result.step.table, result)
     results += [StepResult(s, "review") for s in plan.steps if not policy.permits(s)]
     return results
 

@@ -66,19 +66,35 @@ def tables_to_count(changes: list[Change]) -> set[TableKey]:
     return {(c.schema, c.table) for c in changes if c.kind in kinds and c.table}
 
 
+def tables_to_probe(changes: list[Change]) -> set[TableKey]:
+    """Tables where an index would be built: online (CONCURRENTLY) if they hold rows."""
+    kinds = (Kind.MISSING_INDEX, Kind.INVALID_INDEX, Kind.MISSING_UNIQUE, Kind.RENAME_INDEX)
+    return {(c.schema, c.table) for c in changes if c.kind in kinds and c.table}
+
+
 def plan_changes(
-    changes: list[Change], desired: Snapshot, actual: Snapshot, dialect: Dialect, row_counts: dict[TableKey, int] | None = None
+    changes: list[Change],
+    desired: Snapshot,
+    actual: Snapshot,
+    dialect: Dialect,
+    row_counts: dict[TableKey, int] | None = None,
+    nonempty: set[TableKey] | None = None,
 ) -> Plan:
-    planner = _Planner(desired, actual, dialect, row_counts or {})
+    """`row_counts`: exact counts for the report; `nonempty`: tables known to hold rows
+    (their indexes are built online). Both come from the live database, see run.py."""
+    planner = _Planner(desired, actual, dialect, row_counts or {}, nonempty or set())
     return planner.plan(changes)
 
 
 class _Planner:
-    def __init__(self, desired: Snapshot, actual: Snapshot, dialect: Dialect, row_counts: dict[TableKey, int]) -> None:
+    def __init__(
+        self, desired: Snapshot, actual: Snapshot, dialect: Dialect, row_counts: dict[TableKey, int], nonempty: set[TableKey]
+    ) -> None:
         self.desired = desired
         self.actual = actual
         self.dialect = dialect
         self.row_counts = row_counts
+        self.nonempty = nonempty
         self.plan_ = Plan()
         self.renamed_tables: dict[TableKey, TableKey] = {}  # new key -> old key
 
@@ -271,11 +287,10 @@ class _Planner:
     def _index(self, table: Table, change: Change) -> None:
         index = change.desired
         assert isinstance(index, Index)
-        sql = [self.dialect.create_index_sql(table, index)]
-        if change.kind is Kind.INVALID_INDEX:
-            sql.insert(0, self.dialect.drop_index_sql(table, index))
-        hazards = ("builds an index; writes to the table wait until it is built",) if (self.actual_table(table.key).row_estimate or 0) > 0 else ()
-        self.add(Step(f"create index {self.name(change)}", sql, (change,), table.key, hazards=hazards))
+        online = table.key in self.nonempty
+        sql, transactional, hazards = self.dialect.create_index_steps(table, index, online=online, replace=change.kind is Kind.INVALID_INDEX)
+        verb = "rebuild invalid index" if change.kind is Kind.INVALID_INDEX else "create index"
+        self.add(Step(f"{verb} {self.name(change)}", sql, (change,), table.key, hazards=hazards, transactional=transactional))
 
     def _likely_rename(self, table: Table, change: Change) -> None:
         old = change.actual
@@ -392,14 +407,14 @@ class _Planner:
     def _unique(self, table: Table, change: Change) -> None:
         unique = change.desired
         assert isinstance(unique, UniqueConstraint)
-        sql = f"ALTER TABLE {self.dialect.table_name(table.schema, table.name)} ADD {self.dialect.unique_sql(unique)}"
+        sql, transactional = self.dialect.add_unique_steps(table, unique, online=table.key in self.nonempty)
         target = self.dialect.table_name(table.schema, table.name)
         cols = self.dialect.columns_list(unique.columns)
         not_null = " AND ".join(f"{self.dialect.quote(c)} IS NOT NULL" for c in unique.columns)
         self.add(
             Step(
-                f"add unique constraint {self.name(change)} ({', '.join(unique.columns)})", [sql] if self.dialect.supports_alter_column else [],
-                (change,), table.key, requires="constraint", hazards=("fails if duplicates exist", "builds an index; writes wait"),
+                f"add unique constraint {self.name(change)} ({', '.join(unique.columns)})", sql,
+                (change,), table.key, requires="constraint", hazards=("fails if duplicates exist",), transactional=transactional,
                 precheck=(f"SELECT count(*) FROM (SELECT 1 FROM {target} WHERE {not_null} GROUP BY {cols} HAVING count(*) > 1) AS duplicates",),
                 refusal=f"{{count}} values of ({', '.join(unique.columns)}) appear more than once in {self.name(change).rsplit('.', 1)[0]}; deduplicate first",
             )

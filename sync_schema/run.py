@@ -20,7 +20,7 @@ from .errors import DatabaseError, SyncError
 from .from_models import snapshot_from_metadata
 from .history import History
 from .models import load_models
-from .plan import Plan, Policy, plan_changes, tables_to_count
+from .plan import Plan, Policy, plan_changes, tables_to_count, tables_to_probe
 from .report import Reporter
 from .snapshot import Snapshot
 from .verify import Verification, verify
@@ -166,8 +166,9 @@ def _sync_database(engine: Engine, settings: Settings, metadatas, reporter: Repo
             result.tables_analyzed = len(desired_in_scope)
             result.changes = diff_snapshots(desired, actual, dialect, excluded)
             row_counts = dialect.count_rows(conn, tables_to_count(result.changes))
+            nonempty = dialect.nonempty_tables(conn, tables_to_probe(result.changes))
             conn.commit()
-            plan = plan_changes(result.changes, desired, actual, dialect, row_counts)
+            plan = plan_changes(result.changes, desired, actual, dialect, row_counts, nonempty)
             result.plan = plan
             result.warnings += plan.warnings
             policy = Policy(frozenset(settings.allow), settings.relax_not_null)

@@ -198,6 +198,27 @@ CASES = [
         items("name: Mapped[str] = mapped_column(sa.String(50), index=True)"),
         {("missing_index", "items", "ix_items_name")},
         status={("missing_index", "ix_items_name"): "applied"},
+        hazards={"missing_index": "CONCURRENTLY"},
+        extra_sql_check=("SELECT bool_and(indisvalid) FROM pg_index WHERE indrelid = 'items'::regclass", True),
+    ),
+    Case(
+        # The catalog state a failed CREATE INDEX CONCURRENTLY leaves behind.
+        "an INVALID index is rebuilt",
+        f"{ITEMS_TABLE}; {ITEMS_ROWS}; CREATE INDEX ix_items_name ON items (name); "
+        "UPDATE pg_index SET indisvalid = false WHERE indexrelid = 'ix_items_name'::regclass",
+        items("name: Mapped[str] = mapped_column(sa.String(50), index=True)"),
+        {("invalid_index", "items", "ix_items_name")},
+        status={("invalid_index", "ix_items_name"): "applied"},
+        extra_sql_check=("SELECT indisvalid FROM pg_index WHERE indexrelid = 'ix_items_name'::regclass", True),
+    ),
+    Case(
+        "unique constraint on a table with rows is built from a concurrent index",
+        f"{ITEMS_TABLE}; {ITEMS_ROWS}",
+        items("name: Mapped[str] = mapped_column(sa.String(50), unique=True)"),
+        {("missing_unique", "items", "name")},
+        allow=("constraint",),
+        status={("missing_unique", "name"): "applied"},
+        extra_sql_check=("SELECT count(*) FROM pg_constraint WHERE conrelid = 'items'::regclass AND contype = 'u'", 1),
     ),
     Case(
         "extra table, column and index are reported, never dropped by default",

@@ -124,7 +124,7 @@ def test_locked_table_is_deferred_and_readers_wait_at_most_the_lock_timeout(app_
     assert code == 0, out
     assert "DEFERRED add columns t3: score, note" in out
     assert "lock not available within 0.5 s after 2 attempts; deferred to the next run" in out
-    assert "deferred (locked)      2" in out  # both of t3's steps: one transaction
+    assert "deferred (locked)      2" in out, out
     assert out.count("APPLIED") == TABLES * 2 + 2 - 2  # everything but t3's two steps (one transaction)
     # The reader was queued behind our ALTER (so the bound was what limited its wait), never longer.
     assert max(reader.waits) >= lock_timeout * 0.5, max(reader.waits)
@@ -275,6 +275,6 @@ def test_history_records_runs_and_statements(app_dir: Path, pg_url: str, pg_engi
         statement = conn.exec_driver_sql(
             "SELECT statement, status, duration_ms >= 0 FROM sync_schema_history_statements WHERE step = 'create index t0.ix_t0_score'"
         ).one()
-    assert tuple(statement) == ('CREATE INDEX ix_t0_score ON t0 (score)', "applied", True)
+    assert tuple(statement) == ('CREATE INDEX CONCURRENTLY ix_t0_score ON t0 (score)', "applied", True)
     run_sync("--database-url", pg_url, "--models", models, "--history-table", "off")
     assert "    3  " not in run_sync("history", "--database-url", pg_url)[1]

@@ -45,6 +45,16 @@ class Dialect:
 
     queries_per_inspect: ClassVar[int] = 0
 
+    def nonempty_tables(self, conn: Connection, tables: set[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Which of these tables hold at least one row, in one query (no scan: LIMIT 1)."""
+        if not tables:
+            return set()
+        keys = sorted(tables)
+        sql = " UNION ALL ".join(
+            f"SELECT {i} AS k FROM (SELECT 1 FROM {self.table_name(schema, name)} LIMIT 1) AS t{i}" for i, (schema, name) in enumerate(keys)
+        )
+        return {keys[row.k] for row in run_sql(conn, sql)}
+
     def count_rows(self, conn: Connection, tables: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
         """Exact row counts of a few tables, in one query (used only where a report needs them)."""
         if not tables:
@@ -181,6 +191,18 @@ class Dialect:
         if index.where:
             sql += f" WHERE {index.where}"
         return sql
+
+    def create_index_steps(self, table: Table, index: Index, online: bool, replace: bool = False) -> tuple[list[str], bool, tuple[str, ...]]:
+        """(statements, transactional, hazards) that build an index on an existing table."""
+        sql = [self.create_index_sql(table, index)]
+        if replace:
+            sql.insert(0, self.drop_index_sql(table, index))
+        return sql, True, (("builds the index while writes to the table wait",) if online else ())
+
+    def add_unique_steps(self, table: Table, unique: UniqueConstraint, online: bool) -> tuple[list[str], bool]:
+        if not self.supports_alter_column:
+            return [], True
+        return [f"ALTER TABLE {self.table_name(table.schema, table.name)} ADD {self.unique_sql(unique)}"], True
 
     def alter_type_sql(self, table: Table, column: Column) -> str | None:
         return None

@@ -194,6 +194,26 @@ class PostgreSQLDialect(Dialect):
         target = f"ALTER TABLE {self.table_name(table.schema, table.name)} ALTER COLUMN {self.quote(column_name)}"
         return f"{target} DROP DEFAULT" if default is None else f"{target} SET DEFAULT {default}"
 
+    def create_index_steps(self, table: Table, index: Index, online: bool, replace: bool = False) -> tuple[list[str], bool, tuple[str, ...]]:
+        if not online:  # an empty table: the plain build inside the table's transaction is instant
+            return super().create_index_steps(table, index, online, replace)
+        # CONCURRENTLY lets reads and writes go on during the build; it cannot run in a
+        # transaction block, and a failed build leaves an INVALID index that the next run
+        # detects and rebuilds.
+        sql = self.create_index_sql(table, index).replace("INDEX ", "INDEX CONCURRENTLY ", 1)
+        drop = [f"DROP INDEX CONCURRENTLY IF EXISTS {self.table_name(table.schema, index.name or '')}"] if replace else []
+        return [*drop, sql], False, ("builds the index CONCURRENTLY: reads and writes go on",)
+
+    def add_unique_steps(self, table: Table, unique: UniqueConstraint, online: bool) -> tuple[list[str], bool]:
+        if not online:
+            return super().add_unique_steps(table, unique, online)
+        target = self.table_name(table.schema, table.name)
+        name = unique.name or _short_name(f"{table.name}_{'_'.join(unique.columns)}_key")
+        return [
+            f"CREATE UNIQUE INDEX CONCURRENTLY {self.quote(name)} ON {target} ({self.columns_list(unique.columns)})",
+            f"ALTER TABLE {target} ADD CONSTRAINT {self.quote(name)} UNIQUE USING INDEX {self.quote(name)}",
+        ], False
+
     def rename_index_sql(self, table: Table, old: str, new: str) -> str:
         return f"ALTER INDEX {self.table_name(table.schema, old)} RENAME TO {self.quote(new)}"
 
