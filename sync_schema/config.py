@@ -15,7 +15,7 @@ from .errors import ConfigError
 
 MODES = ("apply", "dry-run", "check")
 # Never diffed: Alembic's bookkeeping and our own tables (whatever history_table says, too).
-ALWAYS_EXCLUDED = ("alembic_version", "sync_schema_history", "sync_schema_history_statements")
+ALWAYS_EXCLUDED = ("alembic_version", "sync_schema_history", "sync_schema_history_statements", "sync_schema_lock")
 
 
 @dataclass(frozen=True)

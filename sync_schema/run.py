@@ -16,9 +16,10 @@ from .config import ALWAYS_EXCLUDED, Settings
 from .database import create_engine, describe_connect_error, parse_url, redact, scrub
 from .dialects import Dialect, dialect_for
 from .diff import Change, Kind, diff_snapshots
-from .errors import DatabaseError, SyncError
+from .errors import SyncError
 from .from_models import snapshot_from_metadata
 from .history import History
+from .locking import run_lock
 from .models import load_models
 from .plan import Plan, Policy, plan_changes, tables_to_count, tables_to_probe
 from .report import Reporter
@@ -118,30 +119,6 @@ def _connection(engine: Engine, settings: Settings) -> Iterator[Connection]:
         conn.close()
 
 
-@contextmanager
-def _run_lock(conn: Connection, dialect: Dialect, settings: Settings, reporter: Reporter) -> Iterator[None]:
-    """One run at a time: wait up to run_lock_wait for another run to finish."""
-    deadline = time.monotonic() + settings.run_lock_wait
-    announced = False
-    while not dialect.try_run_lock(conn):
-        if time.monotonic() >= deadline:
-            raise DatabaseError(
-                f"another sync-schema run holds the lock for more than {settings.run_lock_wait:g} s",
-                "it is probably applying the same changes; nothing done here",
-            )
-        if not announced:
-            reporter.info("another sync-schema run is in progress; waiting for it to finish")
-            announced = True
-        time.sleep(0.2)
-    try:
-        yield
-    finally:
-        try:
-            dialect.release_run_lock(conn)
-        except sa.exc.DBAPIError:
-            pass  # the session is gone, and its lock with it
-
-
 def _sync_database(engine: Engine, settings: Settings, metadatas, reporter: Reporter, result: RunResult) -> None:  # type: ignore[no-untyped-def]
     dialect = dialect_for(engine.dialect)
     result.dialect = dialect
@@ -152,8 +129,8 @@ def _sync_database(engine: Engine, settings: Settings, metadatas, reporter: Repo
     schemas = set(settings.schemas) or set(desired.schemas)
     with _connection(engine, settings) as conn:
         locked = settings.mode == "apply"
-        lock = _run_lock(conn, dialect, settings, reporter) if locked else _nothing()
-        with lock:
+        lock = run_lock(engine, conn, dialect, settings.run_lock_wait, reporter.info) if locked else _nothing()
+        with lock as renew_lock:
             reporter.info("inspecting the database...")
             began = time.monotonic()
             actual = _inspect(conn, dialect, schemas)
@@ -185,6 +162,8 @@ def _sync_database(engine: Engine, settings: Settings, metadatas, reporter: Repo
                 def on_result(step_result: StepResult) -> None:
                     reporter.step(step_result)
                     history.record(step_result)
+                    if renew_lock is not None:
+                        renew_lock()  # a lease (behind a pooler) must outlive a long run
 
                 options = ApplyOptions(settings.lock_timeout, settings.statement_timeout, settings.lock_attempts)
                 try:
@@ -224,4 +203,4 @@ def _inspect(conn: Connection, dialect: Dialect, schemas: set[str]) -> Snapshot:
 
 @contextmanager
 def _nothing() -> Iterator[None]:
-    yield
+    yield None

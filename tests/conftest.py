@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -159,4 +160,41 @@ def private_pg() -> Iterator[PrivateCluster]:
         yield cluster
     finally:
         subprocess.run(as_postgres + [str(bindir / "pg_ctl"), "-D", str(cluster.datadir), "-m", "immediate", "stop"], capture_output=True, timeout=60)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pgbouncer() -> Iterator[int]:
+    """PgBouncer in transaction mode in front of the shared server; yields its port."""
+    binary = shutil.which("pgbouncer") or ("/usr/sbin/pgbouncer" if Path("/usr/sbin/pgbouncer").exists() else None)
+    if binary is None:
+        _unavailable("pgbouncer is not installed (apt-get install pgbouncer): cannot test behind a transaction-mode pooler")
+    base = Path(tempfile.mkdtemp(prefix="sync_schema_bouncer_"))
+    os.chmod(base, 0o777)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    (base / "userlist.txt").write_text('"postgres" ""\n')
+    (base / "pgbouncer.ini").write_text(
+        "[databases]\n* = host=127.0.0.1 port=5432\n\n[pgbouncer]\n"
+        f"listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n"
+        f"auth_type = trust\nauth_file = {base}/userlist.txt\n"
+        "pool_mode = transaction\ndefault_pool_size = 5\nmax_client_conn = 100\n"
+        f"logfile = {base}/pgbouncer.log\npidfile = {base}/pgbouncer.pid\n"
+        "ignore_startup_parameters = extra_float_digits,options\n"
+    )
+    as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    subprocess.run(as_postgres + [binary, "-d", str(base / "pgbouncer.ini")], check=True, capture_output=True, timeout=30)
+    try:
+        for _ in range(100):
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.05)
+        yield port
+    finally:
+        pidfile = base / "pgbouncer.pid"
+        if pidfile.exists():
+            os.kill(int(pidfile.read_text().strip()), 15)
+            time.sleep(0.3)
         shutil.rmtree(base, ignore_errors=True)

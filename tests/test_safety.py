@@ -278,3 +278,28 @@ def test_history_records_runs_and_statements(app_dir: Path, pg_url: str, pg_engi
     assert tuple(statement) == ('CREATE INDEX CONCURRENTLY ix_t0_score ON t0 (score)', "applied", True)
     run_sync("--database-url", pg_url, "--models", models, "--history-table", "off")
     assert "    3  " not in run_sync("history", "--database-url", pg_url)[1]
+
+
+def test_behind_a_transaction_mode_pooler_a_lease_replaces_the_advisory_lock(app_dir: Path, pg_url: str, pg_engine: sa.Engine, pgbouncer: int) -> None:
+    prepare(pg_engine)
+    before = all_rows(pg_engine)
+    models = write_models(app_dir, MODELS)
+    pooled = sa.make_url(pg_url).set(port=pgbouncer).render_as_string(hide_password=False)
+
+    processes = [sync_process(pooled, models, app_dir) for _ in range(4)]
+    outputs = [p.communicate(timeout=180)[0] for p in processes]
+
+    assert [p.returncode for p in processes] == [0] * 4, outputs
+    for out in outputs:
+        assert "a transaction-mode pooler (PgBouncer?) is between us and the database" in out, out
+        assert "ERROR" not in out and "FAILED" not in out, out
+    with pg_engine.connect() as conn:
+        per_step = conn.exec_driver_sql(
+            "SELECT step, count(DISTINCT run_id) FROM sync_schema_history_statements WHERE status = 'applied' GROUP BY step"
+        ).all()
+        leases = conn.exec_driver_sql("SELECT count(*) FROM sync_schema_lock").scalar()
+    assert len(per_step) == TABLES * 2 + 2 and all(count == 1 for _, count in per_step), per_step
+    assert leases == 0  # every run released its lease
+    assert all_rows(pg_engine) == before
+    code, out = remaining_drift(pg_url, models)
+    assert code == 0 and "pooler" not in out  # a direct connection keeps the advisory lock

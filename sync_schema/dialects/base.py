@@ -15,7 +15,7 @@ from ..database import run_sql
 from ..snapshot import CheckConstraint, Column, EnumType, ForeignKey, Index, Snapshot, Table, UniqueConstraint
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Connection
+    from sqlalchemy.engine import Connection, Engine
     from sqlalchemy.engine import Dialect as SADialect
 
 _QUOTED = re.compile(r"'(?:[^']|'')*'")
@@ -262,6 +262,10 @@ class Dialect:
     def bound_locks(self, conn: Connection, lock_timeout: float, statement_timeout: float, local: bool = True) -> None:
         """Called before DDL runs: at the start of each transaction (`local`), or once on an
         autocommit connection."""
+
+    def behind_pooler(self, engine: Engine, conn: Connection) -> bool:
+        """True when `conn` does not own its server session (a transaction-mode pooler)."""
+        return False
 
     def try_run_lock(self, conn: Connection) -> bool:
         """Take the one-run-at-a-time lock on `conn` without waiting; True if taken."""

@@ -12,7 +12,7 @@ from ..snapshot import CheckConstraint, Column, EnumType, ForeignKey, Index, Sna
 from .base import Dialect, _wrapped_in_parens
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Connection
+    from sqlalchemy.engine import Connection, Engine
 
 _FK_ACTIONS = {"a": None, "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
 _SERIAL_DEFAULT = re.compile(r"^nextval\('[^']+'::regclass\)$")
@@ -275,6 +275,21 @@ class PostgreSQLDialect(Dialect):
             f"AND NOT pg_temp.sync_schema_castable({col}::text, '{new_type.replace(chr(39), chr(39) * 2)}')",
         )
 
+
+    def behind_pooler(self, engine: Engine, conn: Connection) -> bool:
+        # A direct connection never shares its backend with another client connection.
+        # A transaction-mode pooler hands the server connection our last transaction used
+        # to the next client that asks (PgBouncer reuses the most recent one), so a second
+        # connection that lands on our backend pid proves that sessions are not ours.
+        with engine.connect() as other:
+            for _ in range(3):
+                ours = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar()
+                conn.commit()
+                theirs = other.execute(sa.text("SELECT pg_backend_pid()")).scalar()
+                other.commit()
+                if ours == theirs:
+                    return True
+        return False
 
     def try_run_lock(self, conn: Connection) -> bool:
         taken = conn.execute(sa.text("SELECT pg_try_advisory_lock(:key)"), {"key": RUN_LOCK_KEY}).scalar()
