@@ -134,6 +134,7 @@ def _sync_database(engine: Engine, settings: Settings, metadatas, reporter: Repo
             reporter.info("inspecting the database...")
             began = time.monotonic()
             actual = _inspect(conn, dialect, schemas)
+            desired = dialect.respell_defaults(conn, desired, actual)
             in_scope = [t for t in actual.tables.values() if t.schema in schemas and t.name not in excluded]
             reporter.info(
                 f"{len(in_scope)} tables in {len(schemas)} schema(s) inspected "

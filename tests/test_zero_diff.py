@@ -60,6 +60,11 @@ def every_type_metadata(dialect: str) -> sa.MetaData:
             sa.Column("arr_s", pg.ARRAY(sa.String(20))),
             sa.Column("ts3", pg.TIMESTAMP(precision=3)),
             sa.Column("inet", pg.INET),
+            # Literals the server stores respelled: '08:30:00', '02:00:00', '{"a": [1]}', false.
+            sa.Column("tm_default", sa.Time, server_default="08:30"),
+            sa.Column("iv_default", sa.Interval, server_default=sa.text("'2 hours'")),
+            sa.Column("jb_default", pg.JSONB, server_default=sa.text("""'{"a":[1]}'""")),
+            sa.Column("b_zero", sa.Boolean, server_default="0"),
         ]
     t = sa.Table("every_type", md, *columns)
     sa.Index("ix_every_type_i", t.c.i)
@@ -98,6 +103,7 @@ def diff_after_create_all(engine: sa.Engine, md: sa.MetaData) -> list:
     desired = snapshot_from_metadata([md], dialect)
     with engine.connect() as conn:
         actual = dialect.inspect(conn, set(desired.schemas))
+        desired = dialect.respell_defaults(conn, desired, actual)
     return diff_snapshots(desired, actual, dialect)
 
 

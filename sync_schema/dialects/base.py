@@ -65,6 +65,10 @@ class Dialect:
         )
         return {keys[row.k]: row.n for row in run_sql(conn, sql)}
 
+    def respell_defaults(self, conn: Connection, desired: Snapshot, actual: Snapshot | None = None) -> Snapshot:
+        """The models' literal defaults spelled the way this database stores them."""
+        return desired
+
     # -- comparison keys -----------------------------------------------------------
 
     def type_key(self, type_: str) -> str:

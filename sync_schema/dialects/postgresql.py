@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from importlib.resources import files
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
+from ..database import run_sql
 from ..snapshot import CheckConstraint, Column, EnumType, ForeignKey, Index, Snapshot, Table, UniqueConstraint
 from .base import Dialect, _wrapped_in_parens
 
@@ -122,6 +124,61 @@ class PostgreSQLDialect(Dialect):
                 checks=tuple(checks.get(key, ())), row_estimate=estimates.get(key),
             )
         return Snapshot("postgresql", overview.current_schema or "public", existing, tables, enums)
+
+    def respell_defaults(self, conn: Connection, desired: Snapshot, actual: Snapshot | None = None) -> Snapshot:
+        """PostgreSQL stores a typed literal default in its type's canonical spelling
+        (time '08:30' as '08:30:00', jsonb '{"a":[1]}' as '{"a": [1]}', boolean '0' as
+        false). Ask the server to spell the models' literals the same way, all in one
+        query. Only casts of constants run, inside a function that turns a failed cast
+        into NULL, so this cannot fail the run; without TEMP privilege it is skipped.
+
+        A literal is spelled for the type the database column has, when it exists: that is
+        how the database spelled its own default, so equal values compare equal even when
+        the types differ (the type difference is reported on its own)."""
+
+        def spelling_type(key: tuple[str, str], column: Column) -> str:
+            existing = actual.tables.get(key) if actual else None
+            existing_column = existing.column(column.name) if existing else None
+            return existing_column.type if existing_column else column.type
+
+        wanted: dict[tuple[str, str], str | None] = {}
+        for key, table in desired.tables.items():
+            for column in table.columns:
+                type_ = spelling_type(key, column)
+                for literal in (column.default, column.python_default):
+                    value = _literal_text(self, literal)
+                    if value is not None and self.type_key(type_).split("(")[0] not in _TEXT_TYPES:
+                        wanted[(value, type_)] = None
+        if not wanted:
+            return desired
+        keys = list(wanted)
+        try:
+            run_sql(conn, _SPELLING_FUNCTION)
+            rows = conn.execute(
+                sa.text("SELECT v.i, pg_temp.sync_schema_spelling(v.value, v.type_name) AS spelled "
+                        "FROM unnest(CAST(:values AS text[]), CAST(:types AS text[])) WITH ORDINALITY AS v(value, type_name, i)"),
+                {"values": [k[0] for k in keys], "types": [k[1] for k in keys]},
+            ).all()
+            conn.commit()
+        except sa.exc.DBAPIError:
+            conn.rollback()
+            return desired
+        spelled = {keys[row.i - 1]: row.spelled for row in rows if row.spelled is not None}
+
+        def respell(literal: str | None, type_: str) -> str | None:
+            value = _literal_text(self, literal)
+            if value is None or (value, type_) not in spelled:
+                return literal
+            return "'" + spelled[(value, type_)].replace("'", "''") + "'"
+
+        tables = {}
+        for key, table in desired.tables.items():
+            columns = tuple(
+                replace(c, default=respell(c.default, spelling_type(key, c)), python_default=respell(c.python_default, spelling_type(key, c)))
+                for c in table.columns
+            )
+            tables[key] = replace(table, columns=columns)
+        return replace(desired, tables=tables)
 
     # -- comparison keys -----------------------------------------------------------
 
@@ -315,6 +372,34 @@ EXCEPTION WHEN others THEN
 END
 $$
 """
+
+
+_SPELLING_FUNCTION = """
+CREATE OR REPLACE FUNCTION pg_temp.sync_schema_spelling(value text, type_name text) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    spelled text;
+BEGIN
+    EXECUTE format('SELECT (%L::%s)::text', value, type_name) INTO spelled;
+    RETURN spelled;
+EXCEPTION WHEN others THEN
+    RETURN NULL;
+END
+$$
+"""
+_TEXT_TYPES = {"text", "character varying", "character"}
+
+
+def _literal_text(dialect: Dialect, default: str | None) -> str | None:
+    """The text inside a quoted literal default ('08:30', '{"a":[1]}'), else None."""
+    if default is None:
+        return None
+    text = dialect._strip_casts(default.strip())
+    while _wrapped_in_parens(text):
+        text = dialect._strip_casts(text[1:-1].strip())
+    if len(text) >= 2 and text[0] == text[-1] == "'" and "'" not in text[1:-1].replace("''", ""):
+        return text[1:-1].replace("''", "'")
+    return None
 
 
 def _short_name(name: str) -> str:
