@@ -7,16 +7,18 @@ The default mode never fails a deploy: every problem is reported and the exit co
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import NoReturn
 
 import sqlalchemy as sa
 
 from . import __version__
+from .compare import compare_databases
 from .config import MODES, resolve_settings
 from .database import create_engine, describe_connect_error, parse_url, redact
 from .errors import SyncError
-from .formats import FORMATS, to_json, to_markdown, to_sql_script
+from .formats import FORMATS, to_json, to_markdown, to_sql_script, to_text_table
 from .history import DEFAULT_TABLE, recent_runs
 from .report import Reporter
 from .run import sync
@@ -79,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["history"]:
         return history_main(argv[1:])
+    if argv[:1] == ["compare"]:
+        return compare_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     flags = vars(args)
@@ -142,3 +146,53 @@ def history_main(argv: list[str]) -> int:
     if not runs:
         reporter.info("no runs recorded yet")
     return 0
+
+
+def build_compare_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="python -m sync_schema compare",
+        description="Compare two live databases and print the drift as a table, with the SQL that would bring "
+        "DATABASE up to REFERENCE. Changes nothing.",
+    )
+    parser.add_argument("--reference", metavar="URL", help="the database whose schema is right (e.g. local or staging)")
+    parser.add_argument("--database-url", metavar="URL", help="the database to check (default: $DATABASE_URL)")
+    parser.add_argument("--database-url-env", metavar="NAME")
+    parser.add_argument("--schemas", metavar="LIST")
+    parser.add_argument("--exclude-tables", metavar="LIST")
+    parser.add_argument("--format", choices=FORMATS, default=None)
+    parser.add_argument("--sql", dest="sql_file", metavar="FILE", help="write the SQL that would bring DATABASE up to REFERENCE")
+    parser.add_argument("--check", dest="mode", action="store_const", const="check", help="exit 1 if the schemas differ")
+    parser.add_argument("--connect-timeout", metavar="SECONDS")
+    return parser
+
+
+def compare_main(argv: list[str]) -> int:
+    args = build_compare_parser().parse_args(argv)
+    flags = vars(args)
+    reporter = Reporter(stream=sys.stderr)
+    try:
+        settings = resolve_settings({k: v for k, v in flags.items() if k not in ("reference", "mode")})
+    except SyncError as exc:
+        reporter.error(str(exc))
+        return 1 if args.mode == "check" else 0
+    result = compare_databases(
+        args.reference or os.environ.get("SYNC_SCHEMA_REFERENCE_URL"), settings.database_url, settings.database_url_source,
+        settings.schemas, settings.exclude_tables, settings.connect_timeout,
+    )
+    if result.error:
+        reporter.error(result.error)
+        return 1 if args.mode == "check" else 0
+    type_key = result.dialect.type_key if result.dialect else None
+    labels = ("database", "reference")
+    if settings.format == "json":
+        sys.stdout.write(to_json(result, type_key) + "\n")
+    elif settings.format == "markdown":
+        sys.stdout.write(to_markdown(result, type_key, labels) + "\n")
+    else:
+        sys.stdout.write(f"database:  {result.database}\nreference: {result.reference}\n\n")
+        sys.stdout.write(to_text_table(result, type_key, labels) + "\n")
+        sys.stdout.write(f"\n{len(result.changes)} differences ({result.elapsed:.2f} s)\n")
+    if settings.sql_file:
+        with open(settings.sql_file, "w", encoding="utf-8") as script:
+            script.write(to_sql_script(result))
+    return 1 if args.mode == "check" and result.changes else 0

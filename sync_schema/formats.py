@@ -31,7 +31,7 @@ def describe(obj: object, dialect_type_key=None) -> str | None:  # type: ignore[
             text += f" ({obj.autoincrement})"
         return text
     if isinstance(obj, Table):
-        return f"table ({len(obj.columns)} columns)"
+        return f"table ({len(obj.columns)} column{'s' if len(obj.columns) != 1 else ''})"
     if isinstance(obj, Index):
         text = ("unique " if obj.unique else "") + f"index ({', '.join(obj.expressions)})"
         return text + (f" WHERE {obj.where}" if obj.where else "") + ("" if obj.valid else " INVALID")
@@ -109,10 +109,12 @@ def to_json(result: RunResult, type_key=None) -> str:  # type: ignore[no-untyped
 _MARK = {"applied": "added" , "failed": "FAILED", "refused": "refused", "deferred": "deferred (locked)", "planned": "to apply", "review": "review"}
 
 
-def to_markdown(result: RunResult, type_key=None) -> str:  # type: ignore[no-untyped-def]
+def to_markdown(result: RunResult, type_key=None, labels: tuple[str, str] = ("database", "models")) -> str:  # type: ignore[no-untyped-def]
     verification = result.verification
     verdict = "SKIPPED" if verification is None else ("PASSED" if verification.passed else "FAILED")
     lines = ["## sync-schema drift report", "", f"Database `{result.database}`, mode {result.mode}, verification **{verdict}**.", ""]
+    if result.reference:
+        lines[2] = f"Database `{result.database}` compared with `{result.reference}`."
     if result.error:
         lines += [f"> **Error:** {result.error}", ""]
     records = change_records(result, type_key)
@@ -120,15 +122,13 @@ def to_markdown(result: RunResult, type_key=None) -> str:  # type: ignore[no-unt
         lines.append("No drift: the database matches the models.")
     by_table: dict[str, list[dict[str, Any]]] = {}
     for record in records:
-        where = ".".join(p for p in (record["schema"], record["table"]) if p) if record["table"] else f"schema {record['schema']}"
+        where = _where(record, result.dialect.default_schema if result.dialect else None)
         by_table.setdefault(where, []).append(record)
     for where, items in by_table.items():
-        lines += [f"### {where}", "", "| column | database | models | status |", "|---|---|---|---|"]
+        lines += [f"### {where}", "", f"| column | {labels[0]} | {labels[1]} | status |", "|---|---|---|---|"]
         for record in items:
             subject = record.get("column") or (f"{record['kind'].split('_', 1)[-1]} {record['name']}" if record.get("name") else "(table)")
-            status = _MARK.get(record["status"], record["status"])
-            if record["status"] == "review" and record["kind"].startswith("extra"):
-                status = "not in models"
+            status = _status_word(record, labels)
             lines.append(
                 f"| {_cell(subject)} | {_cell(record['database'] or '—')} | {_cell(record['models'] or '—')} | {status} |"
             )
@@ -143,6 +143,53 @@ def to_markdown(result: RunResult, type_key=None) -> str:  # type: ignore[no-unt
     if verification and verification.missing:
         lines += ["### Verification", ""] + [f"- {m}" for m in verification.missing] + [""]
     return "\n".join(lines)
+
+
+def _status_word(record: dict[str, Any], labels: tuple[str, str]) -> str:
+    if record["status"] != "review":
+        return _MARK.get(record["status"], record["status"])
+    if record["kind"].startswith("extra"):
+        return f"not in {labels[1]}"
+    if record["kind"].startswith("missing"):
+        return f"missing in {labels[0]}"
+    return _DIFFERS.get(record["kind"], record["kind"].replace("_", " "))
+
+
+_DIFFERS = {
+    "type_mismatch": "type differs",
+    "nullable_mismatch": "nullability differs",
+    "default_mismatch": "default differs",
+    "index_mismatch": "index differs",
+    "foreign_key_mismatch": "ON DELETE/UPDATE differ",
+    "likely_rename": "renamed?",
+}
+
+
+def _where(record: dict[str, Any], default_schema: str | None) -> str:
+    if not record["table"]:
+        return f"schema {record['schema']}"
+    return record["table"] if record["schema"] == default_schema else f"{record['schema']}.{record['table']}"
+
+
+def to_text_table(result: RunResult, type_key=None, labels: tuple[str, str] = ("database", "models")) -> str:  # type: ignore[no-untyped-def]
+    """The drift as a plain table, one difference per line, for a terminal or a build log."""
+    records = change_records(result, type_key)
+    if not records:
+        return "No drift: the two schemas match."
+    header = ("table", "column / object", labels[0], labels[1], "status")
+    rows = []
+    for r in records:
+        subject = r.get("column") or (f"{r['kind'].split('_', 1)[-1]} {r['name']}" if r.get("name") else "(table)")
+        table = _where(r, result.dialect.default_schema if result.dialect else None)
+        rows.append((table, subject, _clip(r["database"] or "-"), _clip(r["models"] or "-"), _status_word(r, labels)))
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in [header, *rows]]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _clip(text: str, width: int = 48) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _cell(text: str) -> str:

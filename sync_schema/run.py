@@ -42,6 +42,7 @@ class RunResult:
     elapsed: float = 0.0
     exit_code: int = 0
     dialect: Dialect | None = None
+    reference: str | None = None  # compare: the database taken as the desired schema
 
     def counts(self) -> dict[str, int]:
         applied = [r for r in self.results if r.status == "applied"]
