@@ -106,13 +106,17 @@ def parse_allow(classes: list[str]) -> list[str]:
     return classes
 
 
+def parse_choice(text: str, choices: tuple[str, ...], what: str) -> str:
+    value = text.strip().lower()
+    if value not in choices:
+        raise ConfigError(f"unknown {what} {text!r}", f"use one of {', '.join(choices)}")
+    return value
+
+
 def parse_format(text: str) -> str:
     from .formats import FORMATS
 
-    value = text.strip().lower()
-    if value not in FORMATS:
-        raise ConfigError(f"unknown format {text!r}", f"use one of {', '.join(FORMATS)}")
-    return value
+    return parse_choice(text, FORMATS, "format")
 
 
 def parse_count(text: str, what: str) -> int:
@@ -126,10 +130,7 @@ def parse_count(text: str, what: str) -> int:
 
 
 def parse_mode(text: str) -> str:
-    mode = text.strip().lower()
-    if mode not in MODES:
-        raise ConfigError(f"unknown mode {text!r}", f"use one of {', '.join(MODES)}")
-    return mode
+    return parse_choice(text, MODES, "mode")
 
 
 SETTINGS = (

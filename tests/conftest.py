@@ -86,6 +86,13 @@ def app_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return directory
 
 
+def execute_script(engine: sa.Engine, script: str) -> None:
+    """Run ';'-separated SQL statements in one transaction."""
+    with engine.begin() as conn:
+        for statement in filter(str.strip, script.split(";")):
+            conn.exec_driver_sql(statement)
+
+
 def write_models(directory: Path, source: str) -> str:
     """Write a models module with a unique name (modules are cached per process)."""
     name = f"models_{uuid.uuid4().hex[:10]}"

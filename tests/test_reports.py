@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from sync_schema.report import Reporter, use_color
 
-from conftest import run_sync, write_models
+from conftest import execute_script, run_sync, write_models
 
 MODELS = '''
 import sqlalchemy as sa
@@ -25,14 +25,8 @@ sa.Table("users", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Co
 OLD = "CREATE TABLE users (id SERIAL PRIMARY KEY, email VARCHAR(100), legacy TEXT); INSERT INTO users (email) VALUES ('a@x.io')"
 
 
-def prepare(engine: sa.Engine, ddl: str) -> None:
-    with engine.begin() as conn:
-        for statement in filter(str.strip, ddl.split(";")):
-            conn.exec_driver_sql(statement)
-
-
 def test_json_document(app_dir: Path, pg_url: str, pg_engine: sa.Engine) -> None:
-    prepare(pg_engine, OLD)
+    execute_script(pg_engine, OLD)
     models = write_models(app_dir, MODELS)
     code, out = run_sync("--database-url", pg_url, "--models", models, "--format", "json", "--critical-columns", "users.is_active")
     document = json.loads(out)  # stdout holds the document only; the log went to stderr
@@ -54,7 +48,7 @@ def test_json_document(app_dir: Path, pg_url: str, pg_engine: sa.Engine) -> None
 
 
 def test_markdown_drift_table_and_sql_script(app_dir: Path, pg_url: str, pg_engine: sa.Engine, tmp_path: Path) -> None:
-    prepare(pg_engine, OLD)
+    execute_script(pg_engine, OLD)
     models = write_models(app_dir, MODELS)
     script = tmp_path / "plan.sql"
     code, out = run_sync("--database-url", pg_url, "--models", models, "--format", "markdown", "--dry-run", "--sql", str(script))
@@ -103,9 +97,9 @@ def second_pg_url(pg_admin: sa.Engine) -> Iterator[str]:
 
 
 def test_compare_two_live_databases(app_dir: Path, pg_url: str, pg_engine: sa.Engine, second_pg_url: str) -> None:
-    prepare(pg_engine, OLD)  # production
+    execute_script(pg_engine, OLD)  # production
     local = sa.create_engine(second_pg_url)
-    prepare(local, "CREATE TABLE users (id SERIAL PRIMARY KEY, email VARCHAR(255), is_active BOOLEAN DEFAULT true); "
+    execute_script(local, "CREATE TABLE users (id SERIAL PRIMARY KEY, email VARCHAR(255), is_active BOOLEAN DEFAULT true); "
                    "CREATE INDEX ix_users_email ON users (email); CREATE TABLE posts (id SERIAL PRIMARY KEY)")
     local.dispose()
 

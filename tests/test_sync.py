@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from conftest import run_sync, write_models
+from conftest import execute_script, run_sync, write_models
 
 MODELS = '''
 import enum
@@ -60,19 +60,13 @@ INSERT INTO users (email) VALUES ('ada@example.com'), ('alan@example.com'), ('gr
 """
 
 
-def prepare(engine: sa.Engine, ddl: str) -> None:
-    with engine.begin() as conn:
-        for statement in filter(str.strip, ddl.split(";")):
-            conn.exec_driver_sql(statement)
-
-
 def rows(engine: sa.Engine, sql: str) -> list[tuple]:
     with engine.connect() as conn:
         return [tuple(r) for r in conn.exec_driver_sql(sql)]
 
 
 def test_drifted_postgresql_database_is_synced_and_data_kept(app_dir: Path, pg_url: str, pg_engine: sa.Engine) -> None:
-    prepare(pg_engine, OLD_SCHEMA)
+    execute_script(pg_engine, OLD_SCHEMA)
     before = rows(pg_engine, "SELECT id, email FROM users ORDER BY id")
     models = write_models(app_dir, MODELS)
 
@@ -111,7 +105,7 @@ def test_drifted_postgresql_database_is_synced_and_data_kept(app_dir: Path, pg_u
 
 def test_sqlite_database_is_synced(app_dir: Path, sqlite_url: str) -> None:
     engine = sa.create_engine(sqlite_url)
-    prepare(engine, "CREATE TABLE users (id INTEGER PRIMARY KEY, email VARCHAR(255) NOT NULL); INSERT INTO users (email) VALUES ('a@b.c')")
+    execute_script(engine, "CREATE TABLE users (id INTEGER PRIMARY KEY, email VARCHAR(255) NOT NULL); INSERT INTO users (email) VALUES ('a@b.c')")
     models = write_models(app_dir, MODELS.replace('__table_args__ = {"schema": "school"}', ""))
 
     code, out = run_sync("--database-url", sqlite_url, "--models", models, "--critical-columns", "users.is_active")
@@ -126,7 +120,7 @@ def test_sqlite_database_is_synced(app_dir: Path, sqlite_url: str) -> None:
 
 @pytest.mark.parametrize("mode", ["--dry-run", "--check"])
 def test_dry_run_and_check_change_nothing(app_dir: Path, pg_url: str, pg_engine: sa.Engine, mode: str) -> None:
-    prepare(pg_engine, OLD_SCHEMA)
+    execute_script(pg_engine, OLD_SCHEMA)
     models = write_models(app_dir, MODELS)
     catalog = "SELECT table_schema, table_name, column_name, data_type FROM information_schema.columns WHERE table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2, 3"
     before = rows(pg_engine, catalog)
@@ -148,7 +142,7 @@ def test_check_passes_on_a_synced_database(app_dir: Path, pg_url: str, pg_engine
 
 
 def test_check_fails_while_drift_is_left_for_review(app_dir: Path, pg_url: str, pg_engine: sa.Engine) -> None:
-    prepare(pg_engine, OLD_SCHEMA)
+    execute_script(pg_engine, OLD_SCHEMA)
     models = write_models(app_dir, MODELS)
     assert run_sync("--database-url", pg_url, "--models", models)[0] == 0
     # NOT NULL columns were added nullable, so drift remains until a reviewer finishes it.
@@ -208,7 +202,7 @@ order = sa.Table("order", metadata, sa.Column("id", sa.Integer, primary_key=True
 sa.Table("MixedCase", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("order_id", sa.ForeignKey("order.id")),
          schema="Weird Schema")
 ''')
-    prepare(pg_engine, 'CREATE TABLE "order" (id SERIAL PRIMARY KEY); INSERT INTO "order" DEFAULT VALUES')
+    execute_script(pg_engine, 'CREATE TABLE "order" (id SERIAL PRIMARY KEY); INSERT INTO "order" DEFAULT VALUES')
     code, out = run_sync("--database-url", pg_url, "--models", models)
     assert code == 0 and "verification           PASSED" in out, out
     assert 'ALTER TABLE "order" ADD COLUMN "select" VARCHAR(10), ADD COLUMN "Total Amount" NUMERIC(8, 2) DEFAULT \'0\'' in out

@@ -164,9 +164,11 @@ class Dialect:
         return self._named(check.name) + f"CHECK ({check.sqltext})"
 
     def foreign_key_sql(self, fk: ForeignKey) -> str:
+        return self._named(fk.name) + self.foreign_key_body(fk)
+
+    def foreign_key_body(self, fk: ForeignKey) -> str:
         sql = (
-            self._named(fk.name)
-            + f"FOREIGN KEY ({self.columns_list(fk.columns)}) REFERENCES "
+            f"FOREIGN KEY ({self.columns_list(fk.columns)}) REFERENCES "
             + f"{self.table_name(fk.ref_schema, fk.ref_table)} ({self.columns_list(fk.ref_columns)})"
         )
         if fk.on_delete:

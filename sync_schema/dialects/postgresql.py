@@ -306,17 +306,20 @@ class PostgreSQLDialect(Dialect):
         # NOT VALID takes the locks only briefly; VALIDATE then checks existing rows under
         # SHARE UPDATE EXCLUSIVE, with reads and writes going on. Separate transactions.
         name = fk.name or _short_name(f"{table.name}_{'_'.join(fk.columns)}_fkey")
-        named = ForeignKey(name, fk.columns, fk.ref_schema, fk.ref_table, fk.ref_columns, fk.on_delete, fk.on_update)
-        target = self.table_name(table.schema, table.name)
-        return [f"{self.add_foreign_key_sql(table, named)} NOT VALID", f"ALTER TABLE {target} VALIDATE CONSTRAINT {self.quote(name)}"], False
+        return self._not_valid_then_validate(table, name, self.foreign_key_body(fk)), False
 
     def add_check_steps(self, table: Table, check: CheckConstraint) -> tuple[list[str], bool]:
-        target = self.table_name(table.schema, table.name)
         name = check.name or _short_name(f"{table.name}_check_sync")
+        return self._not_valid_then_validate(table, name, f"CHECK ({check.sqltext})"), False
+
+    def _not_valid_then_validate(self, table: Table, name: str, definition: str) -> list[str]:
+        """Add a constraint without checking existing rows (brief lock), then check them
+        under SHARE UPDATE EXCLUSIVE, which lets reads and writes go on."""
+        target = self.table_name(table.schema, table.name)
         return [
-            f"ALTER TABLE {target} ADD CONSTRAINT {self.quote(name)} CHECK ({check.sqltext}) NOT VALID",
+            f"ALTER TABLE {target} ADD CONSTRAINT {self.quote(name)} {definition} NOT VALID",
             f"ALTER TABLE {target} VALIDATE CONSTRAINT {self.quote(name)}",
-        ], False
+        ]
 
     def unconvertible_rows_sql(self, table: Table, column_name: str, new_type: str) -> tuple[str, ...]:
         target, col = self.table_name(table.schema, table.name), self.quote(column_name)
