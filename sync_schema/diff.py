@@ -226,10 +226,11 @@ def compare_columns(desired: Column, actual: Column, dialect: Dialect) -> list[t
             (Kind.DEFAULT_MISMATCH, "the database does not number new rows" if desired.autoincrement else "the database numbers new rows, the models do not")
         )
     elif not desired.autoincrement:
-        want_default, have_default = dialect.default_key(desired.default), dialect.default_key(actual.default)
+        want_default = dialect.default_key(desired.default_as_stored or desired.default)
+        have_default = dialect.default_key(actual.default)
         # A column added by us carries the models' constant Python default as its
         # server default: the value new rows get is the same either way.
-        python_default = dialect.default_key(desired.python_default)
+        python_default = dialect.default_key(desired.python_default_as_stored or desired.python_default)
         if want_default != have_default and not (desired.default is None and python_default == have_default):
             found.append((Kind.DEFAULT_MISMATCH, f"default {have_default or 'none'} in the database, {want_default or 'none'} in the models"))
     return found

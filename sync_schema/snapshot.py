@@ -27,6 +27,11 @@ class Column:
     python_default_is_callable: bool = False
     # Models side only: info={"sync_schema": {"renamed_from": "old_name"}}.
     renamed_from: str | None = None
+    # Models side only: `default` and `python_default` as the database would store them
+    # (PostgreSQL respells typed literals: '08:30' as '08:30:00'). Compared instead of the
+    # originals when set; DDL keeps the models' own spelling.
+    default_as_stored: str | None = None
+    python_default_as_stored: str | None = None
 
 
 @dataclass(frozen=True)

@@ -174,7 +174,11 @@ class PostgreSQLDialect(Dialect):
         tables = {}
         for key, table in desired.tables.items():
             columns = tuple(
-                replace(c, default=respell(c.default, spelling_type(key, c)), python_default=respell(c.python_default, spelling_type(key, c)))
+                replace(
+                    c,
+                    default_as_stored=respell(c.default, spelling_type(key, c)),
+                    python_default_as_stored=respell(c.python_default, spelling_type(key, c)),
+                )
                 for c in table.columns
             )
             tables[key] = replace(table, columns=columns)
