@@ -264,6 +264,7 @@ def test_read_only_user_gets_a_clear_report_and_nothing_changes(app_dir: Path, p
 
 def test_history_records_runs_and_statements(app_dir: Path, pg_url: str, pg_engine: sa.Engine) -> None:
     prepare(pg_engine)
+    before = all_rows(pg_engine)
     models = write_models(app_dir, MODELS)
     run_sync("--database-url", pg_url, "--models", models)
     run_sync("--database-url", pg_url, "--models", models)
@@ -278,6 +279,7 @@ def test_history_records_runs_and_statements(app_dir: Path, pg_url: str, pg_engi
     assert tuple(statement) == ('CREATE INDEX CONCURRENTLY ix_t0_score ON t0 (score)', "applied", True)
     run_sync("--database-url", pg_url, "--models", models, "--history-table", "off")
     assert "    3  " not in run_sync("history", "--database-url", pg_url)[1]
+    assert all_rows(pg_engine) == before
 
 
 def test_behind_a_transaction_mode_pooler_a_lease_replaces_the_advisory_lock(app_dir: Path, pg_url: str, pg_engine: sa.Engine, pgbouncer: int) -> None:
