@@ -123,6 +123,8 @@ def describe_connect_error(exc: BaseException, url: URL, connect_timeout: float)
             f"authentication failed for user {url.username!r} at {where}",
             "check the user and password in DATABASE_URL",
         )
+    if "role" in low and "does not exist" in low:
+        return DatabaseError(f"user {url.username!r} does not exist on {where}", "check the user in DATABASE_URL")
     if "does not exist" in low and "database" in low:
         return DatabaseError(f"database {url.database!r} does not exist on {where}", "create it or fix the URL")
     if "unable to open database file" in low:

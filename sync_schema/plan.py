@@ -253,15 +253,23 @@ class _Planner:
 
     def _add_columns(self, table: Table, changes: list[Change]) -> None:
         columns: list[tuple[Column, str | None]] = []
+        later_defaults: list[str] = []
         for change in changes:
             column = change.desired
             assert isinstance(column, Column)
             default = column.default if column.default is not None else column.python_default
             where = self.name(change)
             if default is not None and not self.dialect.can_add_column_with_default(default):
+                # A volatile default in ADD COLUMN rewrites the whole table under an ACCESS
+                # EXCLUSIVE lock (PostgreSQL), or is refused (SQLite). Add the column bare;
+                # set the default afterwards, for new rows, where the database can.
+                set_default = self.dialect.set_default_sql(table, column.name, default)
+                if set_default:
+                    later_defaults.append(set_default)
                 self.plan_.warnings.append(
-                    f"{where}: {self.dialect.name} cannot add a column with the non-constant default {default}; "
-                    "added without a default, existing rows get NULL"
+                    f"{where}: the default {default} is not a constant, and adding it with the column would "
+                    + ("rewrite the table; it is set for new rows only" if set_default else f"fail on {self.dialect.name}; it is left out")
+                    + ", existing rows get NULL (backfill them in batches if needed)"
                 )
                 default = None
             if column.default is None and column.python_default is None and column.python_default_is_callable:
@@ -273,7 +281,7 @@ class _Planner:
             columns.append((column, default))
         names = ", ".join(c.name for c, _ in columns)
         self.add(Step(f"add column{'s' if len(columns) > 1 else ''} {qualified(table.schema, table.name, self.desired.default_schema)}: {names}",
-                      self.dialect.add_columns_sql(table, columns), tuple(changes), table.key))
+                      self.dialect.add_columns_sql(table, columns) + later_defaults, tuple(changes), table.key))
 
     def _finish_not_null(self, table: Table, column: Column, default: str | None) -> str:
         set_not_null = self.dialect.set_not_null_sql(table, column.name)

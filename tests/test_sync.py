@@ -210,3 +210,28 @@ sa.Table("MixedCase", metadata, sa.Column("id", sa.Integer, primary_key=True), s
     assert rows(pg_engine, 'SELECT id, "select", "Total Amount" FROM "order"') == [(1, None, 0)]
     assert rows(pg_engine, 'SELECT count(*) FROM "Weird Schema"."MixedCase"') == [(0,)]
     assert "0 differences" in run_sync("--database-url", pg_url, "--models", models)[1]
+
+
+def test_added_columns_never_rewrite_the_table(app_dir: Path, pg_url: str, pg_engine: sa.Engine) -> None:
+    """A constant default is stored in the catalog (PostgreSQL 11+); a volatile one would
+    rewrite every row, so it is set for new rows only. Either way the table's file stays."""
+    execute_script(pg_engine, "CREATE TABLE events (id SERIAL PRIMARY KEY); INSERT INTO events SELECT FROM generate_series(1, 1000)")
+    relfilenode = "SELECT relfilenode FROM pg_class WHERE relname = 'events'"
+    before = rows(pg_engine, relfilenode)
+    models = write_models(app_dir, '''
+import sqlalchemy as sa
+metadata = sa.MetaData()
+sa.Table("events", metadata, sa.Column("id", sa.Integer, primary_key=True),
+         sa.Column("kind", sa.String(20), server_default="click"),
+         sa.Column("token", sa.Uuid, server_default=sa.text("gen_random_uuid()")))
+''')
+    code, out = run_sync("--database-url", pg_url, "--models", models)
+    assert code == 0 and "verification           PASSED" in out, out
+    assert "ALTER TABLE events ADD COLUMN kind VARCHAR(20) DEFAULT 'click', ADD COLUMN token UUID; " \
+           "ALTER TABLE events ALTER COLUMN token SET DEFAULT gen_random_uuid()" in out, out
+    assert "events.token: the default gen_random_uuid() is not a constant" in out
+    assert rows(pg_engine, relfilenode) == before
+    assert rows(pg_engine, "SELECT count(*) FILTER (WHERE kind = 'click'), count(token) FROM events") == [(1000, 0)]
+    execute_script(pg_engine, "INSERT INTO events DEFAULT VALUES")
+    assert rows(pg_engine, "SELECT count(token) FROM events") == [(1,)]
+    assert "0 differences" in run_sync("--database-url", pg_url, "--models", models)[1]

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
     from sqlalchemy.engine import Dialect as SADialect
 
+_OWN_DEFAULT = object()
 _QUOTED = re.compile(r"'(?:[^']|'')*'")
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 
@@ -123,9 +124,10 @@ class Dialect:
     def column_type_sql(self, column: Column) -> str:
         return column.type
 
-    def column_sql(self, column: Column, *, force_nullable: bool = False, default: str | None = None) -> str:
+    def column_sql(self, column: Column, *, force_nullable: bool = False, default: str | None | object = _OWN_DEFAULT) -> str:
+        """The column's definition; `default` replaces the column's own (None: no default)."""
         parts = [self.quote(column.name), self.column_type_sql(column)]
-        default = default if default is not None else column.default
+        default = column.default if default is _OWN_DEFAULT else default
         if default is not None:
             parts.append(f"DEFAULT {default}")
         if column.autoincrement and column.autoincrement.startswith("identity"):

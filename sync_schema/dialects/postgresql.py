@@ -217,6 +217,13 @@ class PostgreSQLDialect(Dialect):
             base = base.replace('"', "").rsplit(".", 1)[-1]
         return f"{base}{f'({args})' if args else ''}{zone}{array}"
 
+    def can_add_column_with_default(self, default: str) -> bool:
+        # PostgreSQL 11+ stores a non-volatile default in the catalog instead of rewriting
+        # the table. Constants and the transaction's time qualify; any other function call
+        # might be volatile (gen_random_uuid(), clock_timestamp(), nextval()...).
+        key = self.default_key(default) or ""
+        return "(" not in key.replace("now()", "") or key.startswith("'")
+
     def autoincrement_kind(self, type_key: str) -> str | None:
         return "serial" if type_key in _SERIAL_TYPES else None
 
