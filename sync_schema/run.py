@@ -138,7 +138,7 @@ def _sync_database(engine: Engine, settings: Settings, metadatas, reporter: Repo
             desired = dialect.respell_defaults(conn, desired, actual)
             in_scope = [t for t in actual.tables.values() if t.schema in schemas and t.name not in excluded]
             reporter.info(
-                f"{len(in_scope)} tables in {len(schemas)} schema(s) inspected "
+                f"{_count(len(in_scope), 'table')} in {_count(len(schemas), 'schema')} inspected "
                 f"({dialect.queries_per_inspect} catalog queries, {time.monotonic() - began:.2f} s)"
             )
             desired_in_scope = {k: t for k, t in desired.tables.items() if k[0] in schemas}
@@ -185,6 +185,10 @@ def _sync_database(engine: Engine, settings: Settings, metadatas, reporter: Repo
                 result.verification = verify([], [], actual, settings.critical_columns)
             for warning in result.warnings:
                 reporter.warning(warning)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _outcome(result: RunResult) -> str:
