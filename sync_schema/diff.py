@@ -280,6 +280,8 @@ def _plain_columns(index: Index) -> bool:
 def _indexes_equal(desired: Index, actual: Index) -> bool:
     if desired.unique != actual.unique or (desired.method or None) != (actual.method or None):
         return False
+    if (desired.where is None) != (actual.where is None):
+        return False  # partial in one place only (predicates themselves are spelled too differently to compare)
     # Expressions and predicates are spelled differently by SQLAlchemy and the server;
     # only plain column lists are compared exactly.
     if _plain_columns(desired) and _plain_columns(actual):
@@ -292,6 +294,8 @@ def _index_difference(desired: Index, actual: Index) -> str:
         return "unique in the " + ("models" if desired.unique else "database") + " only"
     if (desired.method or None) != (actual.method or None):
         return f"method {actual.method or 'btree'} in the database, {desired.method or 'btree'} in the models"
+    if (desired.where is None) != (actual.where is None):
+        return "partial (WHERE " + (desired.where or actual.where or "") + ") in the " + ("models" if desired.where else "database") + " only"
     return f"columns ({', '.join(actual.expressions)}) in the database, ({', '.join(desired.expressions)}) in the models"
 
 

@@ -243,7 +243,10 @@ class _Planner:
                      (change,), key, requires="drop")
             )
         for change in kinds.get(Kind.INDEX_MISMATCH, []):
-            self.add(Step(f"review index {self.name(change)}: {change.detail}", [], (change,), key))
+            assert isinstance(change.desired, Index)
+            sql, transactional, hazards = self.dialect.create_index_steps(table, change.desired, online=True, replace=True)
+            self.add(Step(f"rebuild index {self.name(change)}: {change.detail}", sql, (change,), key, requires="drop",
+                          hazards=("drops the index first: queries that use it slow down until it is rebuilt", *hazards), transactional=transactional))
         for change in kinds.get(Kind.EXTRA_INDEX, []):
             assert isinstance(change.actual, Index)
             self.add(

@@ -221,6 +221,23 @@ CASES = [
         extra_sql_check=("SELECT count(*) FROM pg_constraint WHERE conrelid = 'items'::regclass AND contype = 'u'", 1),
     ),
     Case(
+        "an index made partial in the models is reported with its difference",
+        f"{ITEMS_TABLE}; {ITEMS_ROWS}; CREATE INDEX ix_items_name ON items (name)",
+        items(NAME_50, "__table_args__ = (sa.Index('ix_items_name', 'name', postgresql_where=sa.text(\"name <> ''\")),)"),
+        {("index_mismatch", "items", "ix_items_name")},
+        status={("index_mismatch", "ix_items_name"): "review"},
+        remaining={("index_mismatch", "items", "ix_items_name")},
+    ),
+    Case(
+        "an index made partial in the models is rebuilt with --allow drop",
+        f"{ITEMS_TABLE}; {ITEMS_ROWS}; CREATE INDEX ix_items_name ON items (name)",
+        items(NAME_50, "__table_args__ = (sa.Index('ix_items_name', 'name', postgresql_where=sa.text(\"name <> ''\")),)"),
+        {("index_mismatch", "items", "ix_items_name")},
+        allow=("drop",),
+        status={("index_mismatch", "ix_items_name"): "applied"},
+        extra_sql_check=("SELECT pg_get_expr(indpred, indrelid) IS NOT NULL FROM pg_index WHERE indexrelid = 'ix_items_name'::regclass", True),
+    ),
+    Case(
         "extra table, column and index are reported, never dropped by default",
         f"{ITEMS_TABLE}; {ITEMS_ROWS}; ALTER TABLE items ADD COLUMN note TEXT; CREATE INDEX ix_items_note ON items (note); "
         "CREATE TABLE legacy (id INTEGER); INSERT INTO legacy VALUES (1), (2)",
