@@ -37,6 +37,9 @@ class Dialect:
     def __init__(self, sa_dialect: SADialect) -> None:
         self.sa_dialect = sa_dialect
         self.preparer = sa_dialect.identifier_preparer
+        # Comparison keys are asked for once per column per side; spellings repeat a lot.
+        self._type_keys: dict[str, str] = {}
+        self._default_keys: dict[str, str | None] = {}
 
     # -- inspection ----------------------------------------------------------------
 
@@ -73,12 +76,24 @@ class Dialect:
     # -- comparison keys -----------------------------------------------------------
 
     def type_key(self, type_: str) -> str:
-        return " ".join(type_.lower().replace(", ", ",").split())
+        """The type as the database spells it, for comparison."""
+        key = self._type_keys.get(type_)
+        if key is None:
+            key = self._type_keys[type_] = self._normalize_type(type_)
+        return key
 
     def default_key(self, default: str | None) -> str | None:
         """A normalized default: casts, case, parentheses and synonyms are not differences."""
         if default is None:
             return None
+        if default not in self._default_keys:
+            self._default_keys[default] = self._normalize_default(default)
+        return self._default_keys[default]
+
+    def _normalize_type(self, type_: str) -> str:
+        return " ".join(type_.lower().replace(", ", ",").split())
+
+    def _normalize_default(self, default: str) -> str | None:
         text = default.strip()
         while _wrapped_in_parens(text):
             text = text[1:-1].strip()

@@ -72,12 +72,17 @@ class PostgreSQLDialect(Dialect):
 
         columns: dict[tuple[str, str], list[Column]] = {}
         estimates: dict[tuple[str, str], int | None] = {}
-        for row in conn.execute(_query("columns"), params):
-            key = (row.schema_name, row.table_name)
-            columns.setdefault(key, [])
-            estimates[key] = row.row_estimate if row.row_estimate >= 0 else None
-            if row.column_name is not None and not row.generated:
-                columns[key].append(_column_from_row(row))
+        attnames: dict[tuple[str, str], dict[int, str]] = {}  # to name index keys
+        # Positional unpacking: this loop runs once per column of the whole database.
+        for schema, table, estimate, name, attnum, type_, not_null, default, identity, generated in conn.execute(_query("columns"), params):
+            key = (schema, table)
+            if key not in columns:
+                columns[key] = []
+                attnames[key] = {}
+                estimates[key] = estimate if estimate >= 0 else None
+            if name is not None and not generated:
+                columns[key].append(_column(name, type_, not_null, default, identity))
+                attnames[key][attnum] = name
 
         primary: dict[tuple[str, str], tuple[tuple[str, ...], str]] = {}
         uniques: dict[tuple[str, str], list[UniqueConstraint]] = {}
@@ -102,11 +107,15 @@ class PostgreSQLDialect(Dialect):
 
         indexes: dict[tuple[str, str], list[Index]] = {}
         for row in conn.execute(_query("indexes"), params):
-            indexes.setdefault((row.schema_name, row.table_name), []).append(
-                Index(
-                    row.name, tuple(row.expressions), row.is_unique, row.predicate,
-                    row.method if row.method != "btree" else None, row.is_valid,
-                )
+            key = (row.schema_name, row.table_name)
+            names = attnames.get(key, {})
+            definitions = row.key_definitions or []
+            expressions = tuple(
+                names.get(attnum, f"({definitions[i]})" if i < len(definitions) else "(?)") if attnum else f"({definitions[i]})"
+                for i, attnum in enumerate(row.keys)
+            )
+            indexes.setdefault(key, []).append(
+                Index(row.name, expressions, row.is_unique, row.predicate, row.method if row.method != "btree" else None, row.is_valid)
             )
 
         enums = {
@@ -136,57 +145,52 @@ class PostgreSQLDialect(Dialect):
         how the database spelled its own default, so equal values compare equal even when
         the types differ (the type difference is reported on its own)."""
 
-        def spelling_type(key: tuple[str, str], column: Column) -> str:
-            existing = actual.tables.get(key) if actual else None
-            existing_column = existing.column(column.name) if existing else None
-            return existing_column.type if existing_column else column.type
-
-        wanted: dict[tuple[str, str], str | None] = {}
+        # (table key, column name) -> (literal text of default, of python_default, type to spell it as)
+        candidates: dict[tuple[tuple[str, str], str], tuple[str | None, str | None, str]] = {}
         for key, table in desired.tables.items():
+            existing = actual.tables.get(key) if actual else None
             for column in table.columns:
-                type_ = spelling_type(key, column)
-                for literal in (column.default, column.python_default):
-                    value = _literal_text(self, literal)
-                    if value is not None and self.type_key(type_).split("(")[0] not in _TEXT_TYPES:
-                        wanted[(value, type_)] = None
+                if not _may_be_literal(column.default) and not _may_be_literal(column.python_default):
+                    continue  # the common case, kept cheap: no default, or a function call
+                existing_column = existing.column(column.name) if existing else None
+                type_ = existing_column.type if existing_column else column.type
+                if self.type_key(type_).split("(")[0] in _TEXT_TYPES:
+                    continue  # text is stored as written
+                literals = (_literal_text(self, column.default), _literal_text(self, column.python_default))
+                if literals != (None, None):
+                    candidates[(key, column.name)] = (*literals, type_)
+        wanted = sorted({(value, type_) for *values, type_ in candidates.values() for value in values if value is not None})
         if not wanted:
             return desired
-        keys = list(wanted)
         try:
             run_sql(conn, _SPELLING_FUNCTION)
             rows = conn.execute(
                 sa.text("SELECT v.i, pg_temp.sync_schema_spelling(v.value, v.type_name) AS spelled "
                         "FROM unnest(CAST(:values AS text[]), CAST(:types AS text[])) WITH ORDINALITY AS v(value, type_name, i)"),
-                {"values": [k[0] for k in keys], "types": [k[1] for k in keys]},
+                {"values": [w[0] for w in wanted], "types": [w[1] for w in wanted]},
             ).all()
             conn.commit()
         except sa.exc.DBAPIError:
             conn.rollback()
             return desired
-        spelled = {keys[row.i - 1]: row.spelled for row in rows if row.spelled is not None}
+        spelled = {wanted[row.i - 1]: "'" + row.spelled.replace("'", "''") + "'" for row in rows if row.spelled is not None}
 
-        def respell(literal: str | None, type_: str) -> str | None:
-            value = _literal_text(self, literal)
-            if value is None or (value, type_) not in spelled:
-                return literal
-            return "'" + spelled[(value, type_)].replace("'", "''") + "'"
-
-        tables = {}
-        for key, table in desired.tables.items():
-            columns = tuple(
-                replace(
-                    c,
-                    default_as_stored=respell(c.default, spelling_type(key, c)),
-                    python_default_as_stored=respell(c.python_default, spelling_type(key, c)),
-                )
-                for c in table.columns
-            )
-            tables[key] = replace(table, columns=columns)
+        tables = dict(desired.tables)
+        for key in {k for k, _ in candidates}:
+            columns = []
+            for column in tables[key].columns:
+                default_text, python_text, type_ = candidates.get((key, column.name), (None, None, ""))
+                stored = spelled.get((default_text, type_)) if default_text is not None else None
+                python_stored = spelled.get((python_text, type_)) if python_text is not None else None
+                if stored or python_stored:
+                    column = replace(column, default_as_stored=stored, python_default_as_stored=python_stored)
+                columns.append(column)
+            tables[key] = replace(tables[key], columns=tuple(columns))
         return replace(desired, tables=tables)
 
     # -- comparison keys -----------------------------------------------------------
 
-    def type_key(self, type_: str) -> str:
+    def _normalize_type(self, type_: str) -> str:
         """Spell a type the way format_type() does: VARCHAR(255) -> character varying(255)."""
         text = " ".join(type_.strip().lower().split())
         array = ""
@@ -404,6 +408,10 @@ $$
 _TEXT_TYPES = {"text", "character varying", "character"}
 
 
+def _may_be_literal(default: str | None) -> bool:
+    return default is not None and "'" in default
+
+
 def _literal_text(dialect: Dialect, default: str | None) -> str | None:
     """The text inside a quoted literal default ('08:30', '{"a":[1]}'), else None."""
     if default is None:
@@ -420,14 +428,13 @@ def _short_name(name: str) -> str:
     return name[:63]
 
 
-def _column_from_row(row) -> Column:  # type: ignore[no-untyped-def]
-    default = row.column_default
+def _column(name: str, type_: str, not_null: bool, default: str | None, identity: str) -> Column:
     autoincrement = None
-    if row.identity in ("a", "d"):
-        autoincrement = "identity_always" if row.identity == "a" else "identity"
-    elif default is not None and _SERIAL_DEFAULT.match(default):
+    if identity in ("a", "d"):
+        autoincrement = "identity_always" if identity == "a" else "identity"
+    elif default is not None and default.startswith("nextval(") and _SERIAL_DEFAULT.match(default):
         autoincrement, default = "serial", None
-    return Column(row.column_name, row.column_type, not row.not_null, default, autoincrement)
+    return Column(name, type_, not not_null, default, autoincrement)
 
 
 def _check_body(definition: str) -> str:

@@ -1,5 +1,5 @@
 -- Indexes that are not the backing index of a primary key, unique or exclusion constraint.
--- Key columns come as names; expressions (attnum 0) as their SQL text.
+-- Key columns come as attribute numbers (named from the columns query); expressions as SQL.
 SELECT n.nspname::text AS schema_name,
        t.relname::text AS table_name,
        i.relname::text AS name,
@@ -7,15 +7,11 @@ SELECT n.nspname::text AS schema_name,
        ix.indisvalid AS is_valid,
        am.amname::text AS method,
        pg_get_expr(ix.indpred, ix.indrelid, true) AS predicate,
-       ARRAY(
-           SELECT CASE WHEN ix.indkey[k - 1] = 0
-                       THEN '(' || pg_get_indexdef(ix.indexrelid, k, true) || ')'
-                       ELSE (SELECT a.attname::text FROM pg_attribute a
-                             WHERE a.attrelid = ix.indrelid AND a.attnum = ix.indkey[k - 1])
-                  END
-           FROM generate_series(1, ix.indnkeyatts) AS k
-           ORDER BY k
-       ) AS expressions
+       (ix.indkey::int2[])[0:ix.indnkeyatts - 1] AS keys,
+       -- Expressions (key 0) only where there are some: pg_get_indexdef is costly per call.
+       CASE WHEN 0 = ANY(ix.indkey::int2[]) THEN ARRAY(
+           SELECT pg_get_indexdef(ix.indexrelid, k, true) FROM generate_series(1, ix.indnkeyatts) AS k ORDER BY k
+       ) END AS key_definitions
 FROM pg_index ix
 JOIN pg_class i ON i.oid = ix.indexrelid
 JOIN pg_class t ON t.oid = ix.indrelid
@@ -23,8 +19,9 @@ JOIN pg_namespace n ON n.oid = t.relnamespace
 JOIN pg_am am ON am.oid = i.relam
 WHERE t.relkind IN ('r', 'p')
   AND n.nspname = ANY(:schemas)
-  AND NOT EXISTS (
-      SELECT 1 FROM pg_constraint con
-      WHERE con.conindid = ix.indexrelid AND con.contype IN ('p', 'u', 'x')
+  -- NOT IN over one subquery: hashed once, where a correlated NOT EXISTS would scan
+  -- pg_constraint (no index on conindid) for every index.
+  AND ix.indexrelid NOT IN (
+      SELECT con.conindid FROM pg_constraint con WHERE con.contype IN ('p', 'u', 'x') AND con.conindid <> 0
   )
 ORDER BY n.nspname, t.relname, i.relname
