@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -123,19 +124,17 @@ def _connection(engine: Engine, settings: Settings) -> Iterator[Connection]:
 def _sync_database(engine: Engine, settings: Settings, metadatas, reporter: Reporter, result: RunResult) -> None:  # type: ignore[no-untyped-def]
     dialect = dialect_for(engine.dialect)
     result.dialect = dialect
-    desired = snapshot_from_metadata(metadatas, dialect, result.warnings)
     excluded = set(ALWAYS_EXCLUDED) | set(settings.exclude_tables)
     if settings.history_table:
         excluded |= {settings.history_table, f"{settings.history_table}_statements"}
-    schemas = set(settings.schemas) or set(desired.schemas)
+    schemas = set(settings.schemas) or model_schemas(metadatas, dialect)
     with _connection(engine, settings) as conn:
         locked = settings.mode == "apply"
         lock = run_lock(engine, conn, dialect, settings.run_lock_wait, reporter.info) if locked else _nothing()
         with lock as renew_lock:
             reporter.info("inspecting the database...")
             began = time.monotonic()
-            actual = _inspect(conn, dialect, schemas)
-            desired = dialect.respell_defaults(conn, desired, actual)
+            desired, actual = read_both_sides(conn, dialect, metadatas, schemas, result.warnings)
             in_scope = [t for t in actual.tables.values() if t.schema in schemas and t.name not in excluded]
             reporter.info(
                 f"{_count(len(in_scope), 'table')} in {_count(len(schemas), 'schema')} inspected "
@@ -185,6 +184,26 @@ def _sync_database(engine: Engine, settings: Settings, metadatas, reporter: Repo
                 result.verification = verify([], [], actual, settings.critical_columns)
             for warning in result.warnings:
                 reporter.warning(warning)
+
+
+def model_schemas(metadatas: Iterable[sa.MetaData], dialect: Dialect) -> set[str]:
+    """The schemas the models use (the default one always), known before compiling them."""
+    if not dialect.supports_schemas:
+        return {dialect.default_schema}
+    return {dialect.default_schema} | {t.schema for md in metadatas for t in md.tables.values() if t.schema}
+
+
+def read_both_sides(
+    conn: Connection, dialect: Dialect, metadatas: Iterable[sa.MetaData], schemas: set[str], warnings: list[str]
+) -> tuple[Snapshot, Snapshot]:
+    """The models' snapshot and the database's, read at the same time: the catalog
+    queries wait on the server (the driver releases the GIL) while the models compile.
+    This is all that --check costs before the diff."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        models = pool.submit(snapshot_from_metadata, list(metadatas), dialect, warnings)
+        actual = _inspect(conn, dialect, schemas)
+        desired = models.result()
+    return dialect.respell_defaults(conn, desired, actual), actual
 
 
 def _count(n: int, noun: str) -> str:
