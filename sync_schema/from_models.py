@@ -28,7 +28,7 @@ def snapshot_from_metadata(
     database made by `create_all()` from the same models compares equal.
     """
     warnings = warnings if warnings is not None else []
-    ddl = dialect.sa_dialect.ddl_compiler(dialect.sa_dialect, None)
+    ddl = dialect.render_dialect.ddl_compiler(dialect.render_dialect, None)
     tables: dict[tuple[str, str], Table] = {}
     enums: dict[tuple[str, str], EnumType] = {}
     for metadata in metadatas:
@@ -94,7 +94,7 @@ def _table(sa_table: sa.Table, schema: str, dialect: Dialect, ddl, enums, warnin
 
 
 def _column(sa_table: sa.Table, sa_column: sa.Column, dialect: Dialect, ddl) -> Column:  # type: ignore[no-untyped-def]
-    type_sql = sa_column.type.compile(dialect=dialect.sa_dialect)
+    type_sql = sa_column.type.compile(dialect=dialect.render_dialect)
     default = None
     autoincrement = None
     if isinstance(sa_column.server_default, sa.Identity) and dialect.supports_identity:
@@ -138,7 +138,7 @@ def _numbered_by_database(sa_column: sa.Column) -> bool:
 
 def _literal(value: object, type_: sa.types.TypeEngine, dialect: Dialect) -> str | None:
     try:
-        return str(sa.literal(value, type_).compile(dialect=dialect.sa_dialect, compile_kwargs={"literal_binds": True}))
+        return str(sa.literal(value, type_).compile(dialect=dialect.render_dialect, compile_kwargs={"literal_binds": True}))
     except Exception:  # noqa: BLE001 - a type without a literal renderer simply gets no default
         return None
 
@@ -165,7 +165,7 @@ def _index(index: sa.Index, dialect: Dialect) -> Index:
 def _sql(clause: object, dialect: Dialect) -> str:
     if isinstance(clause, str):
         return clause
-    compiled = clause.compile(dialect=dialect.sa_dialect, compile_kwargs={"literal_binds": True, "include_table": False})  # type: ignore[attr-defined]
+    compiled = clause.compile(dialect=dialect.render_dialect, compile_kwargs={"literal_binds": True, "include_table": False})  # type: ignore[attr-defined]
     return str(compiled)
 
 

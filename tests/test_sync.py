@@ -198,7 +198,8 @@ def test_identifiers_are_quoted(app_dir: Path, pg_url: str, pg_engine: sa.Engine
 import sqlalchemy as sa
 metadata = sa.MetaData()
 order = sa.Table("order", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("select", sa.String(10), index=True),
-                 sa.Column("Total Amount", sa.Numeric(8, 2), server_default="0"))
+                 sa.Column("Total Amount", sa.Numeric(8, 2), server_default="0"),
+                 sa.Column("discount", sa.String(10), server_default="10%"), sa.Column("note", sa.Text, server_default=sa.text("'100% ok'")))
 sa.Table("MixedCase", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("order_id", sa.ForeignKey("order.id")),
          schema="Weird Schema")
 ''')
@@ -207,7 +208,7 @@ sa.Table("MixedCase", metadata, sa.Column("id", sa.Integer, primary_key=True), s
     assert code == 0 and "verification           PASSED" in out, out
     assert 'ALTER TABLE "order" ADD COLUMN "select" VARCHAR(10), ADD COLUMN "Total Amount" NUMERIC(8, 2) DEFAULT \'0\'' in out
     assert 'CREATE SCHEMA IF NOT EXISTS "Weird Schema"' in out
-    assert rows(pg_engine, 'SELECT id, "select", "Total Amount" FROM "order"') == [(1, None, 0)]
+    assert rows(pg_engine, 'SELECT id, "select", "Total Amount", discount, note FROM "order"') == [(1, None, 0, "10%", "100% ok")]
     assert rows(pg_engine, 'SELECT count(*) FROM "Weird Schema"."MixedCase"') == [(0,)]
     assert "0 differences" in run_sync("--database-url", pg_url, "--models", models)[1]
 

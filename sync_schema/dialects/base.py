@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal, InvalidOperation
+from functools import cached_property
 from typing import TYPE_CHECKING, ClassVar
 
 from ..database import run_sql
@@ -40,6 +41,18 @@ class Dialect:
         # Comparison keys are asked for once per column per side; spellings repeat a lot.
         self._type_keys: dict[str, str] = {}
         self._default_keys: dict[str, str | None] = {}
+
+    @cached_property
+    def render_dialect(self) -> SADialect:
+        """The SQLAlchemy dialect used to render the models' SQL as text.
+
+        The engine's driver may use the pyformat paramstyle (psycopg2), for which
+        SQLAlchemy doubles every % in rendered text: DEFAULT '100%' would become '100%%'.
+        DDL here is literal SQL, so it is rendered for a paramstyle without that escaping.
+        """
+        render = type(self.sa_dialect)(paramstyle="named")
+        render.server_version_info = getattr(self.sa_dialect, "server_version_info", None)
+        return render
 
     # -- inspection ----------------------------------------------------------------
 
