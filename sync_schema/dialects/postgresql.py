@@ -73,8 +73,8 @@ class PostgreSQLDialect(Dialect):
         columns: dict[tuple[str, str], list[Column]] = {}
         estimates: dict[tuple[str, str], int | None] = {}
         attnames: dict[tuple[str, str], dict[int, str]] = {}  # to name index keys
-        # Positional unpacking: this loop runs once per column of the whole database.
-        for schema, table, estimate, name, attnum, type_, not_null, default, identity, generated in conn.execute(_query("columns"), params):
+        # Rows fetched in bulk and unpacked by position: this loop runs once per column of the database.
+        for schema, table, estimate, name, attnum, type_, not_null, default, identity, generated in conn.execute(_query("columns"), params).all():
             key = (schema, table)
             if key not in columns:
                 columns[key] = []
@@ -88,7 +88,7 @@ class PostgreSQLDialect(Dialect):
         uniques: dict[tuple[str, str], list[UniqueConstraint]] = {}
         fks: dict[tuple[str, str], list[ForeignKey]] = {}
         checks: dict[tuple[str, str], list[CheckConstraint]] = {}
-        for row in conn.execute(_query("constraints"), params):
+        for row in conn.execute(_query("constraints"), params).all():
             key = (row.schema_name, row.table_name)
             cols = tuple(row.columns)
             if row.kind == "p":
@@ -106,7 +106,7 @@ class PostgreSQLDialect(Dialect):
                 checks.setdefault(key, []).append(CheckConstraint(row.name, _check_body(row.definition)))
 
         indexes: dict[tuple[str, str], list[Index]] = {}
-        for row in conn.execute(_query("indexes"), params):
+        for row in conn.execute(_query("indexes"), params).all():
             key = (row.schema_name, row.table_name)
             names = attnames.get(key, {})
             definitions = row.key_definitions or []

@@ -16,4 +16,4 @@ LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
 WHERE c.relkind IN ('r', 'p')
   AND NOT c.relispartition
   AND n.nspname = ANY(:schemas)
-ORDER BY n.nspname, c.relname, a.attnum
+ORDER BY c.oid, a.attnum  -- grouped by table, columns in order; cheaper than sorting by names
