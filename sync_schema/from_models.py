@@ -126,6 +126,8 @@ def _column(sa_table: sa.Table, sa_column: sa.Column, dialect: Dialect, ddl) -> 
 
 def rename_hint(item: sa.Table | sa.Column) -> str | None:
     """The old name declared with info={"sync_schema": {"renamed_from": "old_name"}}."""
+    if "info" not in item.__dict__:
+        return None  # reading .info would create an empty dict on every column
     hint = (item.info or {}).get("sync_schema", {})
     old = hint.get("renamed_from") if isinstance(hint, dict) else None
     return str(old) if old else None

@@ -141,9 +141,10 @@ class PostgreSQLDialect(Dialect):
         query. Only casts of constants run, inside a function that turns a failed cast
         into NULL, so this cannot fail the run; without TEMP privilege it is skipped.
 
-        A literal is spelled for the type the database column has, when it exists: that is
-        how the database spelled its own default, so equal values compare equal even when
-        the types differ (the type difference is reported on its own)."""
+        Only literals that differ as text from the database's default are asked about, so
+        a database in sync costs no query at all. A literal is spelled for the type the
+        database column has: that is how the database spelled its own default, so equal
+        values compare equal even when the types differ (that is reported on its own)."""
 
         # (table key, column name) -> (literal text of default, of python_default, type to spell it as)
         candidates: dict[tuple[tuple[str, str], str], tuple[str | None, str | None, str]] = {}
@@ -153,7 +154,12 @@ class PostgreSQLDialect(Dialect):
                 if not _may_be_literal(column.default) and not _may_be_literal(column.python_default):
                     continue  # the common case, kept cheap: no default, or a function call
                 existing_column = existing.column(column.name) if existing else None
-                type_ = existing_column.type if existing_column else column.type
+                if existing_column is None:
+                    continue  # nothing to compare with: the column is added as the models spell it
+                stored = self.default_key(existing_column.default)
+                if stored in (self.default_key(column.default), self.default_key(column.python_default)):
+                    continue  # already equal as text: no query needed (the usual case)
+                type_ = existing_column.type
                 if self.type_key(type_).split("(")[0] in _TEXT_TYPES:
                     continue  # text is stored as written
                 literals = (_literal_text(self, column.default), _literal_text(self, column.python_default))
