@@ -14,12 +14,9 @@ from typing import NoReturn
 import sqlalchemy as sa
 
 from . import __version__
-from .compare import compare_databases
-from .config import MODES, resolve_settings
+from .config import FORMATS, MODES, resolve_settings
 from .database import create_engine, describe_connect_error, parse_url, redact
 from .errors import SyncError
-from .formats import FORMATS, to_json, to_markdown, to_sql_script, to_text_table
-from .history import DEFAULT_TABLE, recent_runs
 from .report import Reporter
 from .run import sync
 
@@ -97,6 +94,10 @@ def main(argv: list[str] | None = None) -> int:
     if settings.format != "text":
         reporter = Reporter(stream=sys.stderr, verbose=settings.verbose)  # stdout carries the document
     result = sync(settings, reporter)
+    if settings.format == "text" and not settings.sql_file:
+        return result.exit_code
+    from .formats import to_json, to_markdown, to_sql_script  # only when asked for: start-up counts on every deploy
+
     type_key = result.dialect.type_key if result.dialect else None
     if settings.format == "json":
         sys.stdout.write(to_json(result, type_key) + "\n")
@@ -116,6 +117,8 @@ def entrypoint() -> None:
 
 
 def history_main(argv: list[str]) -> int:
+    from .history import DEFAULT_TABLE, recent_runs
+
     args = build_history_parser().parse_args(argv)
     reporter = Reporter()
     try:
@@ -167,6 +170,9 @@ def build_compare_parser() -> argparse.ArgumentParser:
 
 
 def compare_main(argv: list[str]) -> int:
+    from .compare import compare_databases
+    from .formats import to_json, to_markdown, to_sql_script, to_text_table
+
     args = build_compare_parser().parse_args(argv)
     flags = vars(args)
     reporter = Reporter(stream=sys.stderr)

@@ -14,6 +14,7 @@ from typing import Any
 from .errors import ConfigError
 
 MODES = ("apply", "dry-run", "check")
+FORMATS = ("text", "json", "markdown")
 # Never diffed: Alembic's bookkeeping and our own tables (whatever history_table says, too).
 ALWAYS_EXCLUDED = ("alembic_version", "sync_schema_history", "sync_schema_history_statements", "sync_schema_lock")
 
@@ -114,8 +115,6 @@ def parse_choice(text: str, choices: tuple[str, ...], what: str) -> str:
 
 
 def parse_format(text: str) -> str:
-    from .formats import FORMATS
-
     return parse_choice(text, FORMATS, "format")
 
 

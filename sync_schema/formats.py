@@ -14,7 +14,6 @@ if TYPE_CHECKING:
     from .apply import StepResult
     from .run import RunResult
 
-FORMATS = ("text", "json", "markdown")
 _STATUS_ORDER = ("applied", "failed", "refused", "deferred", "planned", "review")
 
 

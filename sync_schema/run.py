@@ -19,8 +19,6 @@ from .dialects import Dialect, dialect_for
 from .diff import Change, Kind, diff_snapshots
 from .errors import SyncError
 from .from_models import snapshot_from_metadata
-from .history import History
-from .locking import run_lock
 from .models import load_models
 from .plan import Plan, Policy, plan_changes, tables_to_count, tables_to_probe
 from .report import Reporter
@@ -129,8 +127,12 @@ def _sync_database(engine: Engine, settings: Settings, metadatas, reporter: Repo
         excluded |= {settings.history_table, f"{settings.history_table}_statements"}
     schemas = set(settings.schemas) or model_schemas(metadatas, dialect)
     with _connection(engine, settings) as conn:
-        locked = settings.mode == "apply"
-        lock = run_lock(engine, conn, dialect, settings.run_lock_wait, reporter.info) if locked else _nothing()
+        if settings.mode == "apply":
+            from .locking import run_lock  # apply mode only: --check stays light
+
+            lock = run_lock(engine, conn, dialect, settings.run_lock_wait, reporter.info)
+        else:
+            lock = _nothing()
         with lock as renew_lock:
             reporter.info("inspecting the database...")
             began = time.monotonic()
@@ -154,6 +156,8 @@ def _sync_database(engine: Engine, settings: Settings, metadatas, reporter: Repo
             reporter.info(f"{len(result.changes)} differences; {len(to_apply)} steps to apply, {len(plan.steps) - len(to_apply)} for review")
 
             if settings.mode == "apply":
+                from .history import History
+
                 history = History(engine, settings.history_table)
                 if settings.history_table:
                     history.start(settings.mode)
