@@ -10,17 +10,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import NamedTuple
 
 TableKey = tuple[str, str]  # (schema, table)
 
 
-@dataclass(frozen=True)
-class Column:
+class Column(NamedTuple):
+    """A column. A NamedTuple rather than a frozen dataclass: both sides build one per
+    column of the schema, and a tuple is built about ten times faster."""
+
     name: str
     type: str  # DDL spelling, e.g. "VARCHAR(255)" or "character varying(255)"
     nullable: bool = True
     default: str | None = None  # server default as SQL text, e.g. "now()" or "'x'"
-    autoincrement: str | None = None  # "serial", "identity" or None
+    autoincrement: str | None = None  # "serial", "identity", "identity_always", "rowid" or None
     # Models side only: a constant Python-side default rendered as SQL, used when the
     # column is added to a table that already holds rows; and whether it is a callable.
     python_default: str | None = None

@@ -189,7 +189,7 @@ class PostgreSQLDialect(Dialect):
                 stored = spelled.get((default_text, type_)) if default_text is not None else None
                 python_stored = spelled.get((python_text, type_)) if python_text is not None else None
                 if stored or python_stored:
-                    column = replace(column, default_as_stored=stored, python_default_as_stored=python_stored)
+                    column = column._replace(default_as_stored=stored, python_default_as_stored=python_stored)
                 columns.append(column)
             tables[key] = replace(tables[key], columns=tuple(columns))
         return replace(desired, tables=tables)
