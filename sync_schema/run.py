@@ -137,13 +137,13 @@ def _sync_database(engine: Engine, settings: Settings, metadatas, reporter: Repo
             reporter.info("inspecting the database...")
             began = time.monotonic()
             desired, actual = read_both_sides(conn, dialect, metadatas, schemas, result.warnings)
+            desired = desired.only(schemas)  # --schemas: the rest of the models is left alone
             in_scope = [t for t in actual.tables.values() if t.schema in schemas and t.name not in excluded]
             reporter.info(
                 f"{_count(len(in_scope), 'table')} in {_count(len(schemas), 'schema')} inspected "
                 f"({dialect.queries_per_inspect} catalog queries, {time.monotonic() - began:.2f} s)"
             )
-            desired_in_scope = {k: t for k, t in desired.tables.items() if k[0] in schemas}
-            result.tables_analyzed = len(desired_in_scope)
+            result.tables_analyzed = len(desired.tables)
             result.changes = diff_snapshots(desired, actual, dialect, excluded)
             row_counts = dialect.count_rows(conn, tables_to_count(result.changes))
             nonempty = dialect.nonempty_tables(conn, tables_to_probe(result.changes))

@@ -114,6 +114,11 @@ class Snapshot:
     def table(self, schema: str, name: str) -> Table | None:
         return self.tables.get((schema, name))
 
+    def only(self, schemas: set[str]) -> Snapshot:
+        """The part of the schema that lives in `schemas` (enum types are kept: tables use them across schemas)."""
+        tables = {key: table for key, table in self.tables.items() if key[0] in schemas}
+        return Snapshot(self.dialect, self.default_schema, frozenset(self.schemas & schemas), tables, self.enums)
+
 
 def qualified(schema: str, name: str, default_schema: str) -> str:
     """Human-readable table name: the default schema is left out."""

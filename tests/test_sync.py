@@ -236,3 +236,20 @@ sa.Table("events", metadata, sa.Column("id", sa.Integer, primary_key=True),
     execute_script(pg_engine, "INSERT INTO events DEFAULT VALUES")
     assert rows(pg_engine, "SELECT count(token) FROM events") == [(1,)]
     assert "0 differences" in run_sync("--database-url", pg_url, "--models", models)[1]
+
+
+def test_foreign_key_into_a_schema_that_is_not_synced(app_dir: Path, pg_url: str, pg_engine: sa.Engine) -> None:
+    """Referenced columns of a table outside --schemas are named by the catalog query itself."""
+    models = write_models(app_dir, '''
+import sqlalchemy as sa
+metadata = sa.MetaData()
+sa.Table("accounts", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("code", sa.String(5), unique=True))
+sa.Table("invoices", metadata, sa.Column("id", sa.Integer, primary_key=True),
+         sa.Column("account_code", sa.String(5), sa.ForeignKey("accounts.code", ondelete="CASCADE")), schema="billing")
+''')
+    assert run_sync("--database-url", pg_url, "--models", models)[0] == 0
+    code, out = run_sync("--database-url", pg_url, "--models", models, "--schemas", "billing", "--check")
+    assert code == 0 and "0 differences" in out, out
+    execute_script(pg_engine, "ALTER TABLE billing.invoices DROP CONSTRAINT invoices_account_code_fkey")
+    code, out = run_sync("--database-url", pg_url, "--models", models, "--schemas", "billing", "--check")
+    assert code == 1 and "add foreign key billing.invoices.account_code -> accounts" in out, out

@@ -80,9 +80,10 @@ class PostgreSQLDialect(Dialect):
                 columns[key] = []
                 attnames[key] = {}
                 estimates[key] = estimate if estimate >= 0 else None
-            if name is not None and not generated:
-                columns[key].append(_column(name, type_, not_null, default, identity))
+            if name is not None:
                 attnames[key][attnum] = name
+                if not generated:
+                    columns[key].append(_column(name, type_, not_null, default, identity))
 
         primary: dict[tuple[str, str], tuple[tuple[str, ...], str]] = {}
         uniques: dict[tuple[str, str], list[UniqueConstraint]] = {}
@@ -90,7 +91,8 @@ class PostgreSQLDialect(Dialect):
         checks: dict[tuple[str, str], list[CheckConstraint]] = {}
         for row in conn.execute(_query("constraints"), params).all():
             key = (row.schema_name, row.table_name)
-            cols = tuple(row.columns)
+            names = attnames.get(key, {})
+            cols = tuple(names.get(k, "?") for k in row.keys or ())
             if row.kind == "p":
                 primary[key] = (cols, row.name)
             elif row.kind == "u":
@@ -98,7 +100,7 @@ class PostgreSQLDialect(Dialect):
             elif row.kind == "f":
                 fks.setdefault(key, []).append(
                     ForeignKey(
-                        row.name, cols, row.ref_schema, row.ref_table, tuple(row.ref_columns),
+                        row.name, cols, row.ref_schema, row.ref_table, _referenced(row, attnames),
                         _FK_ACTIONS.get(row.on_delete), _FK_ACTIONS.get(row.on_update),
                     )
                 )
@@ -441,6 +443,13 @@ def _column(name: str, type_: str, not_null: bool, default: str | None, identity
     elif default is not None and default.startswith("nextval(") and _SERIAL_DEFAULT.match(default):
         autoincrement, default = "serial", None
     return Column(name, type_, not not_null, default, autoincrement)
+
+
+def _referenced(row, attnames: dict[tuple[str, str], dict[int, str]]) -> tuple[str, ...]:  # type: ignore[no-untyped-def]
+    if row.ref_names is not None:
+        return tuple(row.ref_names)
+    names = attnames.get((row.ref_schema, row.ref_table), {})
+    return tuple(names.get(k, "?") for k in row.ref_keys or ())
 
 
 def _check_body(definition: str) -> str:

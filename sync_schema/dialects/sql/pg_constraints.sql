@@ -1,22 +1,21 @@
--- Primary keys, unique, foreign key and check constraints, columns in declared order.
+-- Primary keys, unique, foreign key and check constraints. Columns come as attribute
+-- numbers in declared order, named from the columns query (cheaper than a subquery per row).
 SELECT n.nspname::text AS schema_name,
        c.relname::text AS table_name,
        con.conname::text AS name,
        con.contype::text AS kind,
-       ARRAY(
-           SELECT a.attname::text
-           FROM unnest(con.conkey) WITH ORDINALITY AS k(attnum, ord)
-           JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum
-           ORDER BY k.ord
-       ) AS columns,
+       con.conkey::int2[] AS keys,
        rn.nspname::text AS ref_schema,
        rc.relname::text AS ref_table,
-       ARRAY(
+       con.confkey::int2[] AS ref_keys,
+       -- Referenced columns are named from the columns query when their table was
+       -- inspected too; only a reference into another schema is named here.
+       CASE WHEN con.contype = 'f' AND NOT (rn.nspname = ANY(:schemas)) THEN ARRAY(
            SELECT a.attname::text
            FROM unnest(con.confkey) WITH ORDINALITY AS k(attnum, ord)
            JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.attnum
            ORDER BY k.ord
-       ) AS ref_columns,
+       ) END AS ref_names,
        con.confdeltype::text AS on_delete,
        con.confupdtype::text AS on_update,
        CASE WHEN con.contype = 'c' THEN pg_get_constraintdef(con.oid, true) END AS definition,
