@@ -17,6 +17,7 @@ from . import __version__
 from .config import FORMATS, MODES, resolve_settings
 from .database import create_engine, describe_connect_error, parse_url, redact
 from .errors import SyncError
+from .plan import ALLOW_CLASSES
 from .report import Reporter
 from .run import sync
 
@@ -49,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     modes.add_argument("--check", dest="mode", action="store_const", const="check", help="change nothing; exit 1 if any drift exists (for CI)")
     modes.add_argument("--mode", dest="mode", choices=MODES, help=argparse.SUPPRESS)
     parser.add_argument("--strict", action="store_const", const=True, default=None, help="exit 1 on any error or failed verification")
-    parser.add_argument("--allow", metavar="LIST", help="also apply these risky classes: type-change, set-not-null, default-change, constraint, drop")
+    parser.add_argument("--allow", metavar="LIST", help=f"also apply these risky classes: {', '.join(ALLOW_CLASSES)}")
     parser.add_argument("--no-relax-not-null", dest="relax_not_null", action="store_const", const=False, default=None,
                         help="report, do not apply, DROP NOT NULL on columns that make the models' INSERTs fail")
     parser.add_argument("--connect-timeout", metavar="SECONDS", help="give up connecting after this long (default 10)")
