@@ -40,6 +40,8 @@ def compare_databases(
     result = RunResult("compare")
     urls = []
     try:
+        if not reference or not reference.strip():
+            raise ConfigError("no reference database", "pass --reference URL (or set SYNC_SCHEMA_REFERENCE_URL): the database whose schema is right")
         reference_url = parse_url(reference, "--reference")
         target_url = parse_url(target, target_source)
         urls = [reference_url, target_url]

@@ -69,7 +69,11 @@ def redact(url: URL) -> str:
 def scrub(text: str, url: URL | None) -> str:
     """Remove the URL's password from any text that may quote it (driver errors do)."""
     if url is not None and url.password:
-        text = text.replace(str(url.password), "***")
+        password = str(url.password)
+        if len(password) >= 4:
+            text = text.replace(password, "***")
+        else:  # a short password is also a piece of ordinary words: hide it only where it stands alone
+            text = re.sub(rf"(?<!\w){re.escape(password)}(?!\w)", "***", text)
     return re.sub(r"(://[^:/@\s]+:)[^@\s]+@", r"\1***@", text)
 
 

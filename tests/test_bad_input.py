@@ -166,3 +166,12 @@ def test_wrong_password(app_dir: Path, private_pg: PrivateCluster) -> None:
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM items").scalar() == 0
     engine.dispose()
+
+
+def test_short_password_hidden_without_mangling_the_message(app_dir: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    code, out = run_sync("--models", "no_such_module_p", "--database-url", f"postgresql://u:p@127.0.0.1:{port}/db")
+    assert "models module 'no_such_module_p' not found" in out  # the 'p's of ordinary words stay
+    assert "u:***@" in out and "u:p@" not in out
