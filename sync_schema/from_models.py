@@ -31,6 +31,7 @@ def snapshot_from_metadata(
     ddl = dialect.render_dialect.ddl_compiler(dialect.render_dialect, None)
     tables: dict[tuple[str, str], Table] = {}
     enums: dict[tuple[str, str], EnumType] = {}
+    type_cache: dict = {}  # type: ignore[type-arg]
     for metadata in metadatas:
         for sa_table in metadata.sorted_tables:
             schema = sa_table.schema or dialect.default_schema
@@ -40,18 +41,18 @@ def snapshot_from_metadata(
             if (schema, sa_table.name) in tables:
                 warnings.append(f"{sa_table.fullname} is declared in several metadata objects; using the first")
                 continue
-            tables[(schema, sa_table.name)] = _table(sa_table, schema, dialect, ddl, enums, warnings)
+            tables[(schema, sa_table.name)] = _table(sa_table, schema, dialect, ddl, enums, warnings, type_cache)
     schemas = frozenset({dialect.default_schema} | {key[0] for key in tables})
     return Snapshot(dialect.name, dialect.default_schema, schemas, tables, enums)
 
 
-def _table(sa_table: sa.Table, schema: str, dialect: Dialect, ddl, enums, warnings) -> Table:  # type: ignore[no-untyped-def]
+def _table(sa_table: sa.Table, schema: str, dialect: Dialect, ddl, enums, warnings, type_cache) -> Table:  # type: ignore[no-untyped-def]
     columns = []
     for sa_column in sa_table.columns:
         if sa_column.computed is not None:
             continue  # generated columns are the database's business
         try:
-            columns.append(_column(sa_table, sa_column, dialect, ddl))
+            columns.append(_column(sa_table, sa_column, dialect, ddl, type_cache))
         except sa.exc.CompileError as exc:
             warnings.append(f"{sa_table.fullname}.{sa_column.name}: {exc}; column skipped")
             continue
@@ -93,8 +94,28 @@ def _table(sa_table: sa.Table, schema: str, dialect: Dialect, ddl, enums, warnin
     )
 
 
-def _column(sa_table: sa.Table, sa_column: sa.Column, dialect: Dialect, ddl) -> Column:  # type: ignore[no-untyped-def]
-    type_sql = sa_column.type.compile(dialect=dialect.render_dialect)
+# Generic types whose rendering depends only on SQLAlchemy's cache key for the type (the
+# exact classes: subclasses such as Enum or a TypeDecorator carry more than the key says).
+_PLAIN_TYPES = frozenset({
+    sa.String, sa.Unicode, sa.Text, sa.UnicodeText, sa.Integer, sa.BigInteger, sa.SmallInteger, sa.Boolean,
+    sa.Numeric, sa.Float, sa.Double, sa.Date, sa.DateTime, sa.Time, sa.Interval, sa.LargeBinary, sa.JSON, sa.Uuid,
+    sa.VARCHAR, sa.CHAR, sa.TEXT, sa.INTEGER, sa.BIGINT, sa.SMALLINT, sa.BOOLEAN, sa.NUMERIC, sa.TIMESTAMP,
+})
+
+
+def _type_sql(type_: sa.types.TypeEngine, dialect: Dialect, cache: dict) -> str:  # type: ignore[type-arg]
+    """The type as create_all() renders it; plain generic types are rendered once per spelling."""
+    if type(type_) not in _PLAIN_TYPES:
+        return type_.compile(dialect=dialect.render_dialect)
+    key = type_._static_cache_key
+    rendered = cache.get(key)
+    if rendered is None:
+        rendered = cache[key] = type_.compile(dialect=dialect.render_dialect)
+    return rendered
+
+
+def _column(sa_table: sa.Table, sa_column: sa.Column, dialect: Dialect, ddl, type_cache: dict) -> Column:  # type: ignore[no-untyped-def,type-arg]
+    type_sql = _type_sql(sa_column.type, dialect, type_cache)
     default = None
     autoincrement = None
     if isinstance(sa_column.server_default, sa.Identity) and dialect.supports_identity:
