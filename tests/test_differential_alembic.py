@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -50,7 +50,6 @@ class Outcome:
     alembic_crash: str | None = None  # the error Alembic's own comparison raised, if any
     # (table, column) of our default mismatches whose two defaults the server says are
     # the same value (`SELECT CAST(a AS t) = CAST(b AS t)`): constants only, never functions.
-    same_value_defaults: set[tuple[str | None, str | None]] = field(default_factory=set)
 
 
 def _crash_free_default_compare(context, inspected_column, metadata_column, inspected_default, metadata_default, rendered_metadata_default):  # type: ignore[no-untyped-def]
@@ -103,7 +102,6 @@ class Runner:
             actual = self.dialect.inspect(conn, set(desired.schemas))
             desired = self.dialect.respell_defaults(conn, desired, actual)  # as run.py does
             ours = diff_snapshots(desired, actual, self.dialect, exclude_tables=["alembic_version"])
-            same_value = self._same_value_defaults(conn, ours)
             conn.rollback()
             crash = None
             try:
@@ -115,36 +113,12 @@ class Runner:
             conn.rollback()
         # Column modifications come as a list of tuples per column; flatten them.
         flat = [d for item in diffs for d in (item if isinstance(item, list) else [item])]
-        return Outcome(ours, flat, crash, same_value)
+        return Outcome(ours, flat, crash)
 
     @staticmethod
     def _alembic(conn: sa.Connection, models: sa.MetaData, compare_server_default: object) -> list[Any]:
         context = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": compare_server_default})
         return list(compare_metadata(context, models))
-
-    def _same_value_defaults(self, conn: sa.Connection, ours: list[Change]) -> set[tuple[str | None, str | None]]:
-        """Ask the server whether the two constants of a default mismatch are one value.
-
-        Only the test does this, to tell a real default change from a respelling; the
-        differ itself compares text (docs/architecture.md).
-        """
-        same: set[tuple[str | None, str | None]] = set()
-        for change in ours:
-            if change.kind is not Kind.DEFAULT_MISMATCH:
-                continue
-            want, have = change.desired.default, change.actual.default  # type: ignore[union-attr]
-            keys = (self.dialect.default_key(want), self.dialect.default_key(have))
-            if None in keys or any("(" in k for k in keys if k):  # absent, or a function call
-                continue
-            type_ = change.actual.type  # type: ignore[union-attr]
-            type_ = "jsonb" if self.dialect.type_key(type_) == "json" else type_  # json has no "="
-            try:
-                with conn.begin_nested():
-                    if conn.scalar(sa.text(f"SELECT CAST(({want}) AS {type_}) = CAST(({have}) AS {type_})")):
-                        same.add((change.table, change.name))
-            except sa.exc.DBAPIError:
-                continue  # not castable: not the same value
-        return same
 
 
 @pytest.fixture(scope="module")
