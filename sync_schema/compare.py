@@ -13,7 +13,7 @@ from .config import ALWAYS_EXCLUDED
 from .database import create_engine, describe_connect_error, parse_url, redact, scrub
 from .dialects import dialect_for
 from .diff import diff_snapshots
-from .errors import ConfigError, SyncError
+from .errors import ConfigError, SyncError, describe_unexpected
 from .plan import plan_changes
 from .run import RunResult
 from .snapshot import Snapshot
@@ -66,7 +66,7 @@ def compare_databases(
     except SyncError as exc:
         result.error = str(exc)
     except Exception as exc:  # noqa: BLE001 - report, never crash
-        text = f"unexpected {type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+        text = describe_unexpected(exc)
         for url in urls:
             text = scrub(text, url)
         result.error = text

@@ -25,3 +25,9 @@ class ModelsError(SyncError):
 
 class DatabaseError(SyncError):
     """The database could not be reached or refused us."""
+
+
+def describe_unexpected(exc: BaseException) -> str:
+    """One line for an error nobody planned for: its type and the first line of its text."""
+    text = str(exc).strip()
+    return f"unexpected {type(exc).__name__}: {text.splitlines()[0] if text else ''}"

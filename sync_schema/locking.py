@@ -65,7 +65,9 @@ def run_lock(
     engine: Engine, conn: Connection, dialect: Dialect, wait: float, say: Callable[[str], None]
 ) -> Iterator[Callable[[], None]]:
     """Hold the run lock for the block; yields a `renew` callable for long runs."""
-    lease: LeaseLock | None = None
+    def renew() -> bool:
+        return True  # a session lock lasts as long as the session
+
     if dialect.behind_pooler(engine, conn):
         say("a transaction-mode pooler (PgBouncer?) is between us and the database: session advisory locks "
             f"do not hold there, so this run takes a {LEASE_SECONDS} s lease in table {LEASE_TABLE} instead")
@@ -81,9 +83,6 @@ def run_lock(
     else:
         take, release = (lambda: dialect.try_run_lock(conn)), (lambda: dialect.release_run_lock(conn))
 
-        def renew() -> bool:
-            return True
-
     deadline = time.monotonic() + wait
     announced = False
     while not take():
@@ -96,8 +95,12 @@ def run_lock(
             say("another sync-schema run is in progress; waiting for it to finish")
             announced = True
         time.sleep(0.2)
+    def keep() -> None:
+        if not renew():
+            say("lost the run lease; another run may start")
+
     try:
-        yield lambda: None if renew() else say("lost the run lease; another run may start")
+        yield keep
     finally:
         try:
             release()

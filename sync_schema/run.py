@@ -6,7 +6,7 @@ import gc
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -18,7 +18,7 @@ from .config import ALWAYS_EXCLUDED, Settings
 from .database import create_engine, describe_connect_error, parse_url, redact, scrub
 from .dialects import Dialect, dialect_for
 from .diff import Change, Kind, diff_snapshots
-from .errors import SyncError
+from .errors import SyncError, describe_unexpected
 from .from_models import snapshot_from_metadata
 from .models import load_models
 from .plan import Plan, Policy, plan_changes, tables_to_count, tables_to_probe
@@ -43,6 +43,11 @@ class RunResult:
     exit_code: int = 0
     dialect: Dialect | None = None
     reference: str | None = None  # compare: the database taken as the desired schema
+
+    @property
+    def incomplete(self) -> bool:
+        """Some step did not get done: it failed, waited in vain for a lock, or was refused."""
+        return any(r.status in ("failed", "deferred", "refused") for r in self.results)
 
     def counts(self) -> dict[str, int]:
         applied = [r for r in self.results if r.status == "applied"]
@@ -87,7 +92,7 @@ def sync(settings: Settings, reporter: Reporter) -> RunResult:
     except SyncError as exc:
         result.error = scrub(str(exc), url)
     except Exception as exc:  # noqa: BLE001 - a deploy step reports, it does not crash
-        result.error = scrub(f"unexpected {type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}", url)
+        result.error = scrub(describe_unexpected(exc), url)
     result.elapsed = time.monotonic() - started
     result.exit_code = exit_code(result, settings)
     if result.error:
@@ -104,8 +109,7 @@ def exit_code(result: RunResult, settings: Settings) -> int:
         return 1 if result.error or result.changes or unverified else 0
     if not settings.strict:
         return 0
-    failed = any(r.status in ("failed", "deferred", "refused") for r in result.results)
-    return 1 if result.error or failed or unverified else 0
+    return 1 if result.error or result.incomplete or unverified else 0
 
 
 @contextmanager
@@ -133,7 +137,7 @@ def _sync_database(engine: Engine, settings: Settings, metadatas, reporter: Repo
 
             lock = run_lock(engine, conn, dialect, settings.run_lock_wait, reporter.info)
         else:
-            lock = _nothing()
+            lock = nullcontext()
         with lock as renew_lock:
             reporter.info("inspecting the database...")
             began = time.monotonic()
@@ -231,8 +235,7 @@ def _count(n: int, noun: str) -> str:
 def _outcome(result: RunResult) -> str:
     if result.verification is None:
         return "failed"  # interrupted by an error
-    counts = result.counts()
-    if counts["failed"] or counts["deferred"] or counts["refused"] or not result.verification.passed:
+    if result.incomplete or not result.verification.passed:
         return "errors"
     return "ok"
 
@@ -243,7 +246,3 @@ def _inspect(conn: Connection, dialect: Dialect, schemas: set[str]) -> Snapshot:
     finally:
         conn.commit()  # end the read transaction: SQLite would otherwise block our own writes
 
-
-@contextmanager
-def _nothing() -> Iterator[None]:
-    yield None
