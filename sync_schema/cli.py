@@ -15,8 +15,8 @@ import sqlalchemy as sa
 
 from . import __version__
 from .config import FORMATS, MODES, resolve_settings
-from .database import create_engine, describe_connect_error, parse_url, redact
-from .errors import SyncError
+from .database import create_engine, open_connection, parse_url, redact, scrub
+from .errors import DatabaseError, SyncError
 from .plan import ALLOW_CLASSES
 from .report import Reporter
 from .run import sync
@@ -128,13 +128,13 @@ def history_main(argv: list[str]) -> int:
         engine = create_engine(url, settings.connect_timeout)
         table = settings.history_table or DEFAULT_TABLE
         try:
-            with engine.connect() as conn:
+            with open_connection(engine, settings.connect_timeout) as conn:
                 if not sa.inspect(conn).has_table(table):
                     reporter.info(f"no history yet in {redact(url)} (table {table} does not exist)")
                     return 0
                 runs = recent_runs(conn, table, args.limit)
         except sa.exc.DBAPIError as exc:
-            raise describe_connect_error(exc, url, settings.connect_timeout) from None
+            raise DatabaseError(f"cannot read {table}: {scrub(str(exc.orig).strip().splitlines()[0], url)}", "check the history table") from None
         finally:
             engine.dispose()
     except SyncError as exc:

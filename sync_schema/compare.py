@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from .apply import StepResult
 from .config import ALWAYS_EXCLUDED
-from .database import create_engine, describe_connect_error, parse_url, redact, scrub
+from .database import create_engine, open_connection, parse_url, redact, scrub
 from .dialects import dialect_for
 from .diff import diff_snapshots
 from .errors import ConfigError, SyncError, describe_unexpected
@@ -23,11 +23,7 @@ def inspect_url(url: sa.URL, schemas: set[str] | None, connect_timeout: float) -
     engine = create_engine(url, connect_timeout)
     try:
         dialect = dialect_for(engine.dialect)
-        try:
-            conn = engine.connect()
-        except sa.exc.DBAPIError as exc:
-            raise describe_connect_error(exc, url, connect_timeout) from None
-        with conn:
+        with open_connection(engine, connect_timeout) as conn:
             return dialect.inspect(conn, schemas), dialect
     finally:
         engine.dispose()

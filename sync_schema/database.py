@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine
@@ -102,6 +104,17 @@ def _make_sqlite_ddl_transactional(engine: Engine) -> None:
     @sa.event.listens_for(engine, "begin")
     def _explicit_begin(connection):  # type: ignore[no-untyped-def]
         connection.exec_driver_sql("BEGIN")
+
+
+@contextmanager
+def open_connection(engine: Engine, connect_timeout: float) -> Iterator[sa.Connection]:
+    """A connection, or a DatabaseError that says in one line why there is none."""
+    try:
+        conn = engine.connect()
+    except sa.exc.DBAPIError as exc:
+        raise describe_connect_error(exc, engine.url, connect_timeout) from None
+    with conn:
+        yield conn
 
 
 def describe_connect_error(exc: BaseException, url: URL, connect_timeout: float) -> DatabaseError:

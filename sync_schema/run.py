@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection, Engine
 from . import __version__
 from .apply import ApplyOptions, StepResult, apply_plan
 from .config import ALWAYS_EXCLUDED, Settings
-from .database import create_engine, describe_connect_error, parse_url, redact, scrub
+from .database import create_engine, open_connection, parse_url, redact, scrub
 from .dialects import Dialect, dialect_for
 from .diff import Change, Kind, diff_snapshots
 from .errors import SyncError, describe_unexpected
@@ -112,18 +112,6 @@ def exit_code(result: RunResult, settings: Settings) -> int:
     return 1 if result.error or result.incomplete or unverified else 0
 
 
-@contextmanager
-def _connection(engine: Engine, settings: Settings) -> Iterator[Connection]:
-    try:
-        conn = engine.connect()
-    except sa.exc.DBAPIError as exc:
-        raise describe_connect_error(exc, engine.url, settings.connect_timeout) from None
-    try:
-        yield conn
-    finally:
-        conn.close()
-
-
 def _sync_database(engine: Engine, settings: Settings, metadatas, reporter: Reporter, result: RunResult) -> None:  # type: ignore[no-untyped-def]
     dialect = dialect_for(engine.dialect)
     result.dialect = dialect
@@ -131,7 +119,7 @@ def _sync_database(engine: Engine, settings: Settings, metadatas, reporter: Repo
     if settings.history_table:
         excluded |= {settings.history_table, f"{settings.history_table}_statements"}
     schemas = set(settings.schemas) or model_schemas(metadatas, dialect)
-    with _connection(engine, settings) as conn:
+    with open_connection(engine, settings.connect_timeout) as conn:
         if settings.mode == "apply":
             from .locking import run_lock  # apply mode only: --check stays light
 
