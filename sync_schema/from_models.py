@@ -8,6 +8,8 @@ import logging
 from collections.abc import Iterable
 
 import sqlalchemy as sa
+from sqlalchemy.sql import functions
+from sqlalchemy.sql.elements import False_, TextClause, True_
 from sqlalchemy.sql.schema import DefaultClause
 
 from .dialects import Dialect
@@ -27,71 +29,20 @@ def snapshot_from_metadata(
     Types and defaults are rendered exactly as `create_all()` would render them, so that a
     database made by `create_all()` from the same models compares equal.
     """
-    warnings = warnings if warnings is not None else []
-    ddl = dialect.render_dialect.ddl_compiler(dialect.render_dialect, None)
+    compiler = _ModelsCompiler(dialect, warnings if warnings is not None else [])
     tables: dict[tuple[str, str], Table] = {}
-    enums: dict[tuple[str, str], EnumType] = {}
-    type_cache: dict = {}  # type: ignore[type-arg]
     for metadata in metadatas:
         for sa_table in metadata.sorted_tables:
             schema = sa_table.schema or dialect.default_schema
             if sa_table.schema and not dialect.supports_schemas:
-                warnings.append(f"{sa_table.fullname}: {dialect.name} has no schemas; table skipped")
+                compiler.warnings.append(f"{sa_table.fullname}: {dialect.name} has no schemas; table skipped")
                 continue
             if (schema, sa_table.name) in tables:
-                warnings.append(f"{sa_table.fullname} is declared in several metadata objects; using the first")
+                compiler.warnings.append(f"{sa_table.fullname} is declared in several metadata objects; using the first")
                 continue
-            tables[(schema, sa_table.name)] = _table(sa_table, schema, dialect, ddl, enums, warnings, type_cache)
+            tables[(schema, sa_table.name)] = compiler.table(sa_table, schema)
     schemas = frozenset({dialect.default_schema} | {key[0] for key in tables})
-    return Snapshot(dialect.name, dialect.default_schema, schemas, tables, enums)
-
-
-def _table(sa_table: sa.Table, schema: str, dialect: Dialect, ddl, enums, warnings, type_cache) -> Table:  # type: ignore[no-untyped-def]
-    columns = []
-    for sa_column in sa_table.columns:
-        if sa_column.computed is not None:
-            continue  # generated columns are the database's business
-        try:
-            columns.append(_column(sa_table, sa_column, dialect, ddl, type_cache))
-        except sa.exc.CompileError as exc:
-            warnings.append(f"{sa_table.fullname}.{sa_column.name}: {exc}; column skipped")
-            continue
-        _collect_enum(sa_column.type, schema, dialect, enums)
-
-    pk = sa_table.primary_key
-    indexes = tuple(_index(ix, dialect) for ix in sorted(sa_table.indexes, key=lambda i: str(i.name)))
-    uniques, fks, checks = [], [], []
-    for constraint in sorted(sa_table.constraints, key=lambda c: str(c.name)):
-        name = _name(constraint.name)
-        if isinstance(constraint, sa.UniqueConstraint):
-            uniques.append(UniqueConstraint(name, tuple(c.name for c in constraint.columns)))
-        elif isinstance(constraint, sa.ForeignKeyConstraint):
-            ref = constraint.referred_table
-            fks.append(
-                ForeignKey(
-                    name,
-                    tuple(c.name for c in constraint.columns),
-                    ref.schema or dialect.default_schema,
-                    ref.name,
-                    tuple(el.column.name for el in constraint.elements),
-                    constraint.ondelete.upper() if constraint.ondelete else None,
-                    constraint.onupdate.upper() if constraint.onupdate else None,
-                )
-            )
-        elif isinstance(constraint, sa.CheckConstraint):
-            checks.append(CheckConstraint(name, _sql(constraint.sqltext, dialect)))
-    return Table(
-        schema=schema,
-        name=sa_table.name,
-        columns=tuple(columns),
-        primary_key=tuple(c.name for c in pk.columns),
-        primary_key_name=_name(pk.name),
-        indexes=indexes,
-        uniques=tuple(uniques),
-        foreign_keys=tuple(fks),
-        checks=tuple(checks),
-        renamed_from=rename_hint(sa_table),
-    )
+    return Snapshot(dialect.name, dialect.default_schema, schemas, tables, compiler.enums)
 
 
 # Generic types whose rendering depends only on SQLAlchemy's cache key for the type (the
@@ -103,46 +54,150 @@ _PLAIN_TYPES = frozenset({
 })
 
 
-def _type_sql(type_: sa.types.TypeEngine, dialect: Dialect, cache: dict) -> str:  # type: ignore[type-arg]
-    """The type as create_all() renders it; plain generic types are rendered once per spelling."""
-    if type(type_) not in _PLAIN_TYPES:
-        return type_.compile(dialect=dialect.render_dialect)
-    key = type_._static_cache_key
-    rendered = cache.get(key)
-    if rendered is None:
-        rendered = cache[key] = type_.compile(dialect=dialect.render_dialect)
-    return rendered
+class _ModelsCompiler:
+    """Renders the models' types and defaults as create_all() would, each distinct one once.
 
+    A schema of a thousand tables has tens of thousands of columns but a few dozen distinct
+    types and defaults; SQLAlchemy's compiler costs microseconds per call, a dict lookup
+    nanoseconds. Only what provably renders the same for the same key is cached.
+    """
 
-def _column(sa_table: sa.Table, sa_column: sa.Column, dialect: Dialect, ddl, type_cache: dict) -> Column:  # type: ignore[no-untyped-def,type-arg]
-    type_sql = _type_sql(sa_column.type, dialect, type_cache)
-    default = None
-    autoincrement = None
-    if isinstance(sa_column.server_default, sa.Identity) and dialect.supports_identity:
-        autoincrement = "identity_always" if sa_column.server_default.always else "identity"
-    elif isinstance(sa_column.server_default, DefaultClause):
-        default = ddl.get_column_default_string(sa_column)
-    elif sa_column is sa_table.autoincrement_column and _numbered_by_database(sa_column):
-        # SERIAL on PostgreSQL, the rowid on SQLite (where Identity is ignored too).
-        autoincrement = dialect.autoincrement_kind(dialect.type_key(type_sql))
+    def __init__(self, dialect: Dialect, warnings: list[str]) -> None:
+        self.dialect = dialect
+        self.warnings = warnings
+        self.enums: dict[tuple[str, str], EnumType] = {}
+        self._ddl = dialect.render_dialect.ddl_compiler(dialect.render_dialect, None)
+        self._types: dict[object, str] = {}
+        self._defaults: dict[object, str] = {}
+        self._collect_enums = dialect.name == "postgresql"
+        self._identity = dialect.supports_identity
 
-    python_default, is_callable = None, False
-    column_default = sa_column.default
-    if column_default is not None and not isinstance(column_default, sa.Sequence):
-        if getattr(column_default, "is_scalar", False) and isinstance(column_default.arg, _SCALAR_DEFAULT_TYPES):
-            python_default = _literal(column_default.arg, sa_column.type, dialect)
+    def table(self, sa_table: sa.Table, schema: str) -> Table:
+        columns = []
+        numbered = sa_table.autoincrement_column  # a property that walks the key: read once per table
+        for sa_column in sa_table.columns:
+            if sa_column.computed is not None:
+                continue  # generated columns are the database's business
+            try:
+                columns.append(self.column(sa_column, sa_column is numbered))
+            except sa.exc.CompileError as exc:
+                self.warnings.append(f"{sa_table.fullname}.{sa_column.name}: {exc}; column skipped")
+
+        indexes = sa_table.indexes
+        constraints = sa_table.constraints
+        uniques, fks, checks = [], [], []
+        for constraint in sorted(constraints, key=_by_name) if len(constraints) > 1 else constraints:
+            if isinstance(constraint, sa.PrimaryKeyConstraint):
+                continue
+            name = _name(constraint.name)
+            if isinstance(constraint, sa.ForeignKeyConstraint):
+                ref = constraint.referred_table
+                fks.append(
+                    ForeignKey(
+                        name,
+                        tuple([c.name for c in constraint.columns]),
+                        ref.schema or self.dialect.default_schema,
+                        ref.name,
+                        tuple([el.column.name for el in constraint.elements]),
+                        constraint.ondelete.upper() if constraint.ondelete else None,
+                        constraint.onupdate.upper() if constraint.onupdate else None,
+                    )
+                )
+            elif isinstance(constraint, sa.UniqueConstraint):
+                uniques.append(UniqueConstraint(name, tuple([c.name for c in constraint.columns])))
+            elif isinstance(constraint, sa.CheckConstraint):
+                checks.append(CheckConstraint(name, _sql(constraint.sqltext, self.dialect)))
+        pk = sa_table.primary_key
+        return Table(
+            schema,
+            sa_table.name,
+            tuple(columns),
+            tuple([c.name for c in pk.columns]),
+            _name(pk.name),
+            tuple([_index(ix, self.dialect) for ix in (sorted(indexes, key=_by_name) if len(indexes) > 1 else indexes)]),
+            tuple(uniques),
+            tuple(fks),
+            tuple(checks),
+            renamed_from=rename_hint(sa_table),
+        )
+
+    def column(self, sa_column: sa.Column, is_autoincrement_column: bool) -> Column:  # type: ignore[type-arg]
+        type_ = sa_column.type
+        if type(type_) in _PLAIN_TYPES:
+            key = type_._static_cache_key
+            type_sql = self._types.get(key)
+            if type_sql is None:
+                type_sql = self._types[key] = type_.compile(dialect=self.dialect.render_dialect)
         else:
-            is_callable = True
-    return Column(
-        name=sa_column.name,
-        type=type_sql,
-        nullable=bool(sa_column.nullable),
-        default=default,
-        autoincrement=autoincrement,
-        python_default=python_default,
-        python_default_is_callable=is_callable,
-        renamed_from=rename_hint(sa_column),
-    )
+            type_sql = type_.compile(dialect=self.dialect.render_dialect)
+            if self._collect_enums:
+                self._collect_enum(type_)
+
+        default = autoincrement = None
+        server_default = sa_column.server_default
+        if server_default is None:
+            if is_autoincrement_column and _numbered_by_database(sa_column):
+                # SERIAL on PostgreSQL, the rowid on SQLite (where Identity is ignored too).
+                autoincrement = self.dialect.autoincrement_kind(self.dialect.type_key(type_sql))
+        elif isinstance(server_default, DefaultClause):
+            default = self._default_sql(server_default.arg)
+        elif isinstance(server_default, sa.Identity) and self._identity:
+            autoincrement = "identity_always" if server_default.always else "identity"
+        elif is_autoincrement_column and _numbered_by_database(sa_column):
+            autoincrement = self.dialect.autoincrement_kind(self.dialect.type_key(type_sql))
+
+        python_default, is_callable = None, False
+        column_default = sa_column.default
+        if column_default is not None and not isinstance(column_default, sa.Sequence):
+            if getattr(column_default, "is_scalar", False) and isinstance(column_default.arg, _SCALAR_DEFAULT_TYPES):
+                python_default = _literal(column_default.arg, type_, self.dialect)
+            else:
+                is_callable = True
+        return Column(
+            sa_column.name, type_sql, bool(sa_column.nullable), default, autoincrement,
+            python_default, is_callable, rename_hint(sa_column),
+        )
+
+    def _default_sql(self, arg: object) -> str:
+        """A server default as create_all() renders it (it depends on the argument alone)."""
+        key = _default_cache_key(arg)
+        if key is None:
+            return self._ddl.render_default_string(arg)
+        rendered = self._defaults.get(key)
+        if rendered is None:
+            rendered = self._defaults[key] = self._ddl.render_default_string(arg)
+        return rendered
+
+    def _collect_enum(self, type_: sa.types.TypeEngine) -> None:  # type: ignore[type-arg]
+        item_type = getattr(type_, "item_type", None)  # ARRAY(Enum(...))
+        if item_type is not None:
+            self._collect_enum(item_type)
+        if isinstance(type_, sa.Enum) and type_.native_enum and type_.name:
+            enum_schema = type_.schema or self.dialect.default_schema
+            self.enums.setdefault((enum_schema, type_.name), EnumType(enum_schema, type_.name, tuple(type_.enums)))
+
+
+def _default_cache_key(arg: object) -> object | None:
+    """A key under which a server default's rendering can be reused, or None.
+
+    Strings, text() without bound parameters, true()/false() and argument-less functions
+    (now(), gen_random_uuid()) render the same wherever they appear; anything else (a
+    function with arguments, an expression with bound values) is rendered every time.
+    """
+    if isinstance(arg, str):
+        return (str, arg)
+    cls = type(arg)
+    if cls is TextClause:
+        return None if arg._bindparams else (TextClause, arg.text)  # type: ignore[attr-defined]
+    if cls is True_ or cls is False_:
+        return cls
+    if isinstance(arg, functions.FunctionElement) and not arg.clauses.clauses:
+        return (cls, getattr(arg, "name", None), getattr(arg, "packagenames", None))
+    return None
+
+
+def _by_name(item: sa.Index | sa.Constraint) -> str:
+    return str(item.name)
 
 
 def rename_hint(item: sa.Table | sa.Column) -> str | None:
@@ -190,17 +245,6 @@ def _sql(clause: object, dialect: Dialect) -> str:
         return clause
     compiled = clause.compile(dialect=dialect.render_dialect, compile_kwargs={"literal_binds": True, "include_table": False})  # type: ignore[attr-defined]
     return str(compiled)
-
-
-def _collect_enum(type_: sa.types.TypeEngine, schema: str, dialect: Dialect, enums: dict) -> None:  # type: ignore[type-arg]
-    if dialect.name != "postgresql":
-        return
-    item_type = getattr(type_, "item_type", None)  # ARRAY(Enum(...))
-    if item_type is not None:
-        _collect_enum(item_type, schema, dialect, enums)
-    if isinstance(type_, sa.Enum) and type_.native_enum and type_.name:
-        enum_schema = type_.schema or dialect.default_schema
-        enums.setdefault((enum_schema, type_.name), EnumType(enum_schema, type_.name, tuple(type_.enums)))
 
 
 def _name(name: object) -> str | None:
