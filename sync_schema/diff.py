@@ -123,21 +123,22 @@ def _diff_table(desired: Table, actual: Table, dialect: Dialect) -> list[Change]
 
     renamed_away: set[str] = set()
     missing: list[Column] = []
+    actual_columns, desired_columns = actual.columns_by_name, desired.columns_by_name
     for column in desired.columns:
-        existing = actual.column(column.name)
-        old = column.renamed_from
-        if existing is None and old and actual.column(old) is not None and desired.column(old) is None:
-            existing = actual.column(old)
-            renamed_away.add(old)
-            change(Kind.RENAME_COLUMN, column.name, column, existing, f"renamed from {old}")
+        existing = actual_columns.get(column.name)
         if existing is None:
-            missing.append(column)
-            continue
-        changes += [
-            Change(kind, desired.schema, desired.name, column.name, column, existing, detail)
-            for kind, detail in compare_columns(column, existing, dialect)
-        ]
-    extra = [c for c in actual.columns if desired.column(c.name) is None and c.name not in renamed_away]
+            old = column.renamed_from
+            if old and old in actual_columns and old not in desired_columns:
+                existing = actual_columns[old]
+                renamed_away.add(old)
+                change(Kind.RENAME_COLUMN, column.name, column, existing, f"renamed from {old}")
+            else:
+                missing.append(column)
+                continue
+        found = compare_columns(column, existing, dialect)
+        if found:
+            changes += [Change(kind, desired.schema, desired.name, column.name, column, existing, detail) for kind, detail in found]
+    extra = [c for c in actual.columns if c.name not in desired_columns and c.name not in renamed_away]
     if len(missing) == 1 and len(extra) == 1 and _compatible(missing[0], extra[0], dialect):
         # One column gone, one column new, same kind of data: most likely a rename that
         # the models did not declare. Adding the new column next to the old one's data
@@ -149,8 +150,20 @@ def _diff_table(desired: Table, actual: Table, dialect: Dialect) -> list[Change]
         for column in extra:
             change(Kind.EXTRA_COLUMN, column.name, None, column)
 
-    _diff_indexes(desired, actual, change)
+    # Most tables have few or none of each kind: each comparison below is skipped
+    # outright when neither side has anything of its kind.
+    if desired.indexes or actual.indexes:
+        _diff_indexes(desired, actual, change)
+    if desired.uniques or actual.uniques:
+        _diff_uniques(desired, actual, change)
+    if desired.foreign_keys or actual.foreign_keys:
+        _diff_foreign_keys(desired, actual, change)
+    if desired.checks or actual.checks:
+        _diff_checks(desired, actual, change)
+    return changes
 
+
+def _diff_uniques(desired: Table, actual: Table, change) -> None:  # type: ignore[no-untyped-def]
     actual_uniques = {frozenset(u.columns) for u in actual.uniques}
     # A unique index on the same columns enforces the same rule.
     actual_uniques |= {frozenset(ix.expressions) for ix in actual.indexes if ix.unique and not ix.where}
@@ -164,6 +177,8 @@ def _diff_table(desired: Table, actual: Table, dialect: Dialect) -> list[Change]
         if frozenset(unique.columns) not in desired_uniques and all(c in desired.columns_by_name or c in _renamed_from(desired) for c in unique.columns):
             change(Kind.EXTRA_UNIQUE, unique.name or "_".join(unique.columns), None, unique)
 
+
+def _diff_foreign_keys(desired: Table, actual: Table, change) -> None:  # type: ignore[no-untyped-def]
     desired_fks = {_fk_key(fk) for fk in desired.foreign_keys}
     for fk in actual.foreign_keys:
         if _fk_key(fk) not in desired_fks and all(c in desired.columns_by_name for c in fk.columns):
@@ -180,6 +195,8 @@ def _diff_table(desired: Table, actual: Table, dialect: Dialect) -> list[Change]
                 f"ON DELETE {fk.on_delete or 'NO ACTION'} / ON UPDATE {fk.on_update or 'NO ACTION'} in the models",
             )
 
+
+def _diff_checks(desired: Table, actual: Table, change) -> None:  # type: ignore[no-untyped-def]
     # Check constraints are compared by name: SQLAlchemy and the server spell the same
     # expression differently, and an unnamed check has no stable identity.
     actual_checks = {c.name for c in actual.checks if c.name}
@@ -191,7 +208,6 @@ def _diff_table(desired: Table, actual: Table, dialect: Dialect) -> list[Change]
         for check in actual.checks:
             if check.name and check.name not in desired_checks:
                 change(Kind.EXTRA_CHECK, check.name, None, check)
-    return changes
 
 
 def _renamed_from(table: Table) -> set[str]:
@@ -214,11 +230,16 @@ def _compatible(desired: Column, actual: Column, dialect: Dialect) -> bool:
 
 
 def compare_columns(desired: Column, actual: Column, dialect: Dialect) -> list[tuple[Kind, str]]:
-    """The differences between two columns of the same name, each with its reason."""
+    """The differences between two columns of the same name, each with its reason.
+
+    Runs once per column of the schema: spellings that are equal as text are taken as
+    equal without normalizing them (the usual case for defaults, and for types on a
+    database compared with another database)."""
     found = []
-    want_type, have_type = dialect.type_key(desired.type), dialect.type_key(actual.type)
-    if want_type != have_type:
-        found.append((Kind.TYPE_MISMATCH, f"type {have_type} in the database, {want_type} in the models"))
+    if desired.type != actual.type:
+        want_type, have_type = dialect.type_key(desired.type), dialect.type_key(actual.type)
+        if want_type != have_type:
+            found.append((Kind.TYPE_MISMATCH, f"type {have_type} in the database, {want_type} in the models"))
     if desired.nullable != actual.nullable:
         found.append((Kind.NULLABLE_MISMATCH, "NULL allowed in the " + ("models" if desired.nullable else "database") + " only"))
     if bool(desired.autoincrement) != bool(actual.autoincrement):
@@ -226,13 +247,15 @@ def compare_columns(desired: Column, actual: Column, dialect: Dialect) -> list[t
             (Kind.DEFAULT_MISMATCH, "the database does not number new rows" if desired.autoincrement else "the database numbers new rows, the models do not")
         )
     elif not desired.autoincrement:
-        want_default = dialect.default_key(desired.default_as_stored or desired.default)
-        have_default = dialect.default_key(actual.default)
-        # A column added by us carries the models' constant Python default as its
-        # server default: the value new rows get is the same either way.
-        python_default = dialect.default_key(desired.python_default_as_stored or desired.python_default)
-        if want_default != have_default and not (desired.default is None and python_default == have_default):
-            found.append((Kind.DEFAULT_MISMATCH, f"default {have_default or 'none'} in the database, {want_default or 'none'} in the models"))
+        wanted = desired.default_as_stored or desired.default
+        if wanted != actual.default:
+            want_default = dialect.default_key(wanted)
+            have_default = dialect.default_key(actual.default)
+            # A column added by us carries the models' constant Python default as its
+            # server default: the value new rows get is the same either way.
+            python_default = dialect.default_key(desired.python_default_as_stored or desired.python_default)
+            if want_default != have_default and not (desired.default is None and python_default == have_default):
+                found.append((Kind.DEFAULT_MISMATCH, f"default {have_default or 'none'} in the database, {want_default or 'none'} in the models"))
     return found
 
 
