@@ -34,6 +34,7 @@ from sync_schema.snapshot import Snapshot
 import floor
 
 read_both_sides = getattr(sync_run, "read_both_sides", None)
+read_and_diff = getattr(sync_run, "read_and_diff", None)
 
 
 @dataclass
@@ -140,18 +141,26 @@ def differences(target: Target, metadata: sa.MetaData) -> list[Change]:
 def ours(target: Target, metadata: sa.MetaData) -> Measurement:
     """Exactly what --check does before planning: read both sides, then diff.
 
-    Newer sync_schema reads both sides in `run.read_both_sides` (the models compile while
-    the catalog queries run, then literal defaults are respelled by the server); older
-    versions did the three steps in sequence. Whichever this checkout has is timed.
+    Newer sync_schema does both in `run.read_and_diff` (the catalog queries run on a worker
+    thread while the models compile, then literal defaults are respelled by the server,
+    then the diff, all with the cyclic GC paused); older versions had `read_both_sides`
+    followed by `diff_snapshots`, or the three steps in sequence. Whichever this checkout
+    has is timed.
     """
     dialect = dialect_for(target.engine.dialect)
     with target.connection() as conn:
         t0 = time.perf_counter()
-        desired, actual = read_both(conn, dialect, metadata)
-        t1 = time.perf_counter()
-        changes = diff_snapshots(desired, actual, dialect, ALWAYS_EXCLUDED)
-        t2 = time.perf_counter()
-        parts = {"read both sides": t1 - t0, "SQL": target.counter.seconds, "diff": t2 - t1}
+        if read_and_diff is not None:
+            schemas = _schemas(metadata, dialect.default_schema)
+            changes = read_and_diff(conn, dialect, [metadata], schemas, set(ALWAYS_EXCLUDED), [])[2]
+            t2 = time.perf_counter()
+            parts = {"SQL": target.counter.seconds}
+        else:
+            desired, actual = read_both(conn, dialect, metadata)
+            t1 = time.perf_counter()
+            changes = diff_snapshots(desired, actual, dialect, ALWAYS_EXCLUDED)
+            t2 = time.perf_counter()
+            parts = {"read both sides": t1 - t0, "SQL": target.counter.seconds, "diff": t2 - t1}
         return Measurement(t2 - t0, target.counter.count, len(changes), parts, target.counter.per_query())
 
 

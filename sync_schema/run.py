@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import gc
+import queue
+import sys
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -129,15 +132,13 @@ def _sync_database(engine: Engine, settings: Settings, metadatas, reporter: Repo
         with lock as renew_lock:
             reporter.info("inspecting the database...")
             began = time.monotonic()
-            desired, actual = read_both_sides(conn, dialect, metadatas, schemas, result.warnings)
-            desired = desired.only(schemas)  # --schemas: the rest of the models is left alone
+            desired, actual, result.changes = read_and_diff(conn, dialect, metadatas, schemas, excluded, result.warnings)
             in_scope = [t for t in actual.tables.values() if t.schema in schemas and t.name not in excluded]
             reporter.info(
                 f"{_count(len(in_scope), 'table')} in {_count(len(schemas), 'schema')} inspected "
                 f"({dialect.queries_per_inspect} catalog queries, {time.monotonic() - began:.2f} s)"
             )
             result.tables_analyzed = len(desired.tables)
-            result.changes = diff_snapshots(desired, actual, dialect, excluded)
             row_counts = dialect.count_rows(conn, tables_to_count(result.changes))
             nonempty = dialect.nonempty_tables(conn, tables_to_probe(result.changes))
             conn.commit()
@@ -190,29 +191,97 @@ def model_schemas(metadatas: Iterable[sa.MetaData], dialect: Dialect) -> set[str
     return {dialect.default_schema} | {t.schema for md in metadatas for t in md.tables.values() if t.schema}
 
 
+def read_and_diff(
+    conn: Connection, dialect: Dialect, metadatas: Iterable[sa.MetaData], schemas: set[str], excluded: set[str], warnings: list[str]
+) -> tuple[Snapshot, Snapshot, list[Change]]:
+    """What --check costs before planning: both snapshots, limited to `schemas` on the
+    models' side (the rest of the models is left alone), and the differences."""
+    with _paused_gc():
+        desired, actual = read_both_sides(conn, dialect, metadatas, schemas, warnings)
+        desired = desired.only(schemas)
+        return desired, actual, diff_snapshots(desired, actual, dialect, excluded)
+
+
 def read_both_sides(
     conn: Connection, dialect: Dialect, metadatas: Iterable[sa.MetaData], schemas: set[str], warnings: list[str]
 ) -> tuple[Snapshot, Snapshot]:
-    """The models' snapshot and the database's, read at the same time: the catalog
-    queries wait on the server (the driver releases the GIL) while the models compile.
-    This is all that --check costs before the diff."""
-    with _paused_gc(), ThreadPoolExecutor(max_workers=1) as pool:
-        models = pool.submit(snapshot_from_metadata, list(metadatas), dialect, warnings)
-        actual = _inspect(conn, dialect, schemas)
-        desired = models.result()
-        return dialect.respell_defaults(conn, desired, actual), actual
+    """The models' snapshot and the database's, read at the same time.
+
+    The catalog queries run on a worker thread, back to back (the driver releases the GIL
+    while the server works); meanwhile this thread compiles the models, then turns each
+    query's rows into the database's snapshot as they arrive. Then the models' literal
+    defaults are respelled by the server, where they need to be."""
+    try:
+        with _paused_gc(), _quick_thread_switches(), ThreadPoolExecutor(max_workers=1) as pool:
+            catalog = dialect.fetch_catalog(conn, schemas)
+            if dialect.fetch_in_background:
+                catalog = _Prefetched(pool, catalog)
+            desired = snapshot_from_metadata(list(metadatas), dialect, warnings)
+            actual = dialect.read_catalog(catalog)
+    finally:
+        conn.commit()  # after the worker is done: end the read transaction (SQLite would block our own writes)
+    return dialect.respell_defaults(conn, desired, actual), actual
+
+
+@contextmanager
+def _quick_thread_switches() -> Iterator[None]:
+    """The worker needs the GIL for a moment whenever a query returns (to turn its rows
+    into Python objects and send the next one); by default it waits up to 5 ms for this
+    thread to let go, each time. Measured at 1,000 tables: 0.5 ms makes the read 25% faster."""
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(min(interval, 0.0005))
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(interval)
+
+
+_T = TypeVar("_T")
+_END = object()
+
+
+class _Prefetched(Iterator[_T]):
+    """An iterator drained on a worker thread, its items handed over as they come."""
+
+    def __init__(self, pool: ThreadPoolExecutor, source: Iterator[_T]) -> None:
+        self._handoff: queue.SimpleQueue[tuple[object, BaseException | None]] = queue.SimpleQueue()
+        pool.submit(self._drain, source)
+
+    def _drain(self, source: Iterator[_T]) -> None:
+        try:
+            for item in source:
+                self._handoff.put((item, None))
+        except BaseException as exc:  # noqa: BLE001 - handed to the consuming thread, raised there
+            self._handoff.put((_END, exc))
+        else:
+            self._handoff.put((_END, None))
+
+    def __next__(self) -> _T:
+        item, error = self._handoff.get()
+        if error is not None:
+            raise error
+        if item is _END:
+            raise StopIteration
+        return item  # type: ignore[return-value]
 
 
 @contextmanager
 def _paused_gc() -> Iterator[None]:
     """Both snapshots are tens of thousands of small, acyclic objects: the cyclic garbage
-    collector would scan them again and again while they are built, for nothing."""
+    collector would scan them again and again while they are built and compared, and the
+    models' own objects (hundreds of thousands for a big app) with them, for nothing.
+
+    On the way out, everything alive is frozen (gc.freeze) instead of being scanned once
+    more: the models and snapshots live until the process ends anyway. That costs the few
+    hundred cyclic objects a run leaves behind (measured: no growth over 20 runs in one
+    process) and saves a collection that took longer than the diff."""
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if enabled:
+            gc.freeze()
             gc.enable()
 
 

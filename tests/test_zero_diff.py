@@ -9,8 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
 
 from sync_schema.dialects import dialect_for
-from sync_schema.diff import diff_snapshots
-from sync_schema.from_models import snapshot_from_metadata
+from sync_schema.run import model_schemas, read_and_diff, read_both_sides
 
 
 class Mood(enum.Enum):
@@ -95,13 +94,26 @@ def every_type_metadata(dialect: str) -> sa.MetaData:
 
 
 def diff_live(engine: sa.Engine, md: sa.MetaData) -> list:
-    """The differences between the models and the live database, as run.py finds them."""
+    """The differences between the models and the live database, as run.py finds them
+    (catalog fetched on a worker thread while the models compile, literals respelled)."""
     dialect = dialect_for(engine.dialect)
-    desired = snapshot_from_metadata([md], dialect)
+    schemas = model_schemas([md], dialect)
     with engine.connect() as conn:
-        actual = dialect.inspect(conn, set(desired.schemas))
-        desired = dialect.respell_defaults(conn, desired, actual)
-    return diff_snapshots(desired, actual, dialect)
+        return read_and_diff(conn, dialect, [md], schemas, set(), [])[2]
+
+
+def test_the_sequential_inspection_reads_the_same_snapshot(pg_engine: sa.Engine) -> None:
+    """dialect.inspect (used by compare and verify) and the pipelined read agree."""
+    md = every_type_metadata("postgresql")
+    diff_after_create_all(pg_engine, md)
+    dialect = dialect_for(pg_engine.dialect)
+    with pg_engine.connect() as conn:
+        sequential = dialect.inspect(conn, {"public", "extra"})
+        conn.commit()
+        pipelined = read_both_sides(conn, dialect, [md], {"public", "extra"}, [])[1]
+    assert sequential == pipelined
+    assert set(sequential.tables) == {(t.schema or "public", t.name) for t in md.tables.values()}
+    assert len(sequential.enums) == 3
 
 
 def diff_after_create_all(engine: sa.Engine, md: sa.MetaData) -> list:

@@ -10,12 +10,14 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 from functools import cached_property
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..database import run_sql
 from ..snapshot import CheckConstraint, Column, EnumType, ForeignKey, Index, Snapshot, Table, UniqueConstraint
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from sqlalchemy.engine import Connection, Engine
     from sqlalchemy.engine import Dialect as SADialect
 
@@ -58,9 +60,20 @@ class Dialect:
 
     def inspect(self, conn: Connection, schemas: set[str] | None) -> Snapshot:
         """Read the live schema with a fixed number of catalog queries."""
+        return self.read_catalog(self.fetch_catalog(conn, schemas))
+
+    # Inspection comes in two halves so that the server's work can overlap Python's:
+    # `fetch_catalog` runs the queries and yields each one's rows as soon as they are
+    # fetched; `read_catalog` consumes them in the same order and builds the Snapshot.
+    queries_per_inspect: ClassVar[int] = 0
+    # True where the driver lets fetch_catalog run on another thread than read_catalog.
+    fetch_in_background: ClassVar[bool] = False
+
+    def fetch_catalog(self, conn: Connection, schemas: set[str] | None) -> Iterator[Any]:
         raise NotImplementedError
 
-    queries_per_inspect: ClassVar[int] = 0
+    def read_catalog(self, results: Iterator[Any]) -> Snapshot:
+        raise NotImplementedError
 
     def nonempty_tables(self, conn: Connection, tables: set[tuple[str, str]]) -> set[tuple[str, str]]:
         """Which of these tables hold at least one row, in one query (no scan: LIMIT 1)."""

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
+from functools import cache
 from importlib.resources import files
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from ..database import run_sql
-from ..snapshot import CheckConstraint, Column, EnumType, ForeignKey, Index, Snapshot, Table, UniqueConstraint
+from ..snapshot import CheckConstraint, Column, EnumType, ForeignKey, Index, Snapshot, Table, TableKey, UniqueConstraint
 from .base import Dialect, _wrapped_in_parens
 
 if TYPE_CHECKING:
@@ -48,6 +50,7 @@ RUN_LOCK_KEY = 0x73796E63
 _SERIAL_TYPES = {"integer": "SERIAL", "bigint": "BIGSERIAL", "smallint": "SMALLSERIAL"}
 
 
+@cache
 def _query(name: str) -> sa.TextClause:
     return sa.text(files(__package__).joinpath("sql", f"pg_{name}.sql").read_text(encoding="utf-8"))
 
@@ -56,6 +59,7 @@ class PostgreSQLDialect(Dialect):
     name = "postgresql"
     default_schema = "public"
     queries_per_inspect = 5
+    fetch_in_background = True  # psycopg2 and psycopg connections may be used from any thread, one at a time
 
     def __init__(self, sa_dialect) -> None:  # type: ignore[no-untyped-def]
         super().__init__(sa_dialect)
@@ -63,67 +67,59 @@ class PostgreSQLDialect(Dialect):
 
     # -- inspection ----------------------------------------------------------------
 
-    def inspect(self, conn: Connection, schemas: set[str] | None) -> Snapshot:
+    def fetch_catalog(self, conn: Connection, schemas: set[str] | None) -> Iterator[Any]:
         overview = conn.execute(_query("overview")).one()
+        yield overview
+        params = {"schemas": sorted(set(overview.schemas) if schemas is None else set(overview.schemas) & schemas)}
+        # The columns query, by far the longest, comes last: while it runs, the caller
+        # can already take in the other answers (see run.read_both_sides).
+        for name in ("enums", "constraints", "indexes", "columns"):
+            yield conn.execute(_query(name), params).all()
+
+    def read_catalog(self, results: Iterator[Any]) -> Snapshot:
+        overview = next(results)
         self.server_version = overview.server_version
-        existing = frozenset(overview.schemas)
-        wanted = sorted(existing if schemas is None else existing & schemas)
-        params = {"schemas": wanted}
+        enums = {(schema, name): EnumType(schema, name, tuple(labels)) for schema, name, labels in next(results)}
+        constraint_rows, index_rows = next(results), next(results)
+        columns, attnames, estimates = _read_columns(next(results))
 
-        columns: dict[tuple[str, str], list[Column]] = {}
-        estimates: dict[tuple[str, str], int | None] = {}
-        attnames: dict[tuple[str, str], dict[int, str]] = {}  # to name index keys
-        # Rows fetched in bulk and unpacked by position: this loop runs once per column of the database.
-        for schema, table, estimate, name, attnum, type_, not_null, default, identity, generated in conn.execute(_query("columns"), params).all():
+        # Rows are unpacked by position: attribute access on a result row costs about a
+        # microsecond, and these loops run once per constraint and index of the database.
+        primary: dict[TableKey, tuple[tuple[str, ...], str]] = {}
+        uniques: dict[TableKey, list[UniqueConstraint]] = {}
+        fks: dict[TableKey, list[ForeignKey]] = {}
+        checks: dict[TableKey, list[CheckConstraint]] = {}
+        no_names: dict[int, str] = {}
+        for (schema, table, name, kind, keys, ref_schema, ref_table, ref_keys, ref_names,
+             on_delete, on_update, definition, _validated) in constraint_rows:
             key = (schema, table)
-            if key not in columns:
-                columns[key] = []
-                attnames[key] = {}
-                estimates[key] = estimate if estimate >= 0 else None
-            if name is not None:
-                attnames[key][attnum] = name
-                if not generated:
-                    columns[key].append(_column(name, type_, not_null, default, identity))
-
-        primary: dict[tuple[str, str], tuple[tuple[str, ...], str]] = {}
-        uniques: dict[tuple[str, str], list[UniqueConstraint]] = {}
-        fks: dict[tuple[str, str], list[ForeignKey]] = {}
-        checks: dict[tuple[str, str], list[CheckConstraint]] = {}
-        for row in conn.execute(_query("constraints"), params).all():
-            key = (row.schema_name, row.table_name)
-            names = attnames.get(key, {})
-            cols = tuple(names.get(k, "?") for k in row.keys or ())
-            if row.kind == "p":
-                primary[key] = (cols, row.name)
-            elif row.kind == "u":
-                uniques.setdefault(key, []).append(UniqueConstraint(row.name, cols))
-            elif row.kind == "f":
+            names = attnames.get(key, no_names)
+            cols = tuple([names.get(k, "?") for k in keys]) if keys else ()
+            if kind == "p":
+                primary[key] = (cols, name)
+            elif kind == "f":
+                if ref_names is None:  # the referenced table was inspected too: name its columns here
+                    ref_attnames = attnames.get((ref_schema, ref_table), no_names)
+                    ref_names = [ref_attnames.get(k, "?") for k in ref_keys or ()]
                 fks.setdefault(key, []).append(
-                    ForeignKey(
-                        row.name, cols, row.ref_schema, row.ref_table, _referenced(row, attnames),
-                        _FK_ACTIONS.get(row.on_delete), _FK_ACTIONS.get(row.on_update),
-                    )
+                    ForeignKey(name, cols, ref_schema, ref_table, tuple(ref_names), _FK_ACTIONS.get(on_delete), _FK_ACTIONS.get(on_update))
                 )
-            elif row.kind == "c":
-                checks.setdefault(key, []).append(CheckConstraint(row.name, _check_body(row.definition)))
+            elif kind == "u":
+                uniques.setdefault(key, []).append(UniqueConstraint(name, cols))
+            elif kind == "c":
+                checks.setdefault(key, []).append(CheckConstraint(name, _check_body(definition)))
 
-        indexes: dict[tuple[str, str], list[Index]] = {}
-        for row in conn.execute(_query("indexes"), params).all():
-            key = (row.schema_name, row.table_name)
-            names = attnames.get(key, {})
-            definitions = row.key_definitions or []
-            expressions = tuple(
-                names.get(attnum, f"({definitions[i]})" if i < len(definitions) else "(?)") if attnum else f"({definitions[i]})"
-                for i, attnum in enumerate(row.keys)
-            )
+        indexes: dict[TableKey, list[Index]] = {}
+        for schema, table, name, is_unique, is_valid, method, predicate, keys, definitions in index_rows:
+            key = (schema, table)
+            if definitions is None:  # column keys only, the common case
+                names = attnames.get(key, no_names)
+                expressions = tuple([names.get(attnum, "(?)") for attnum in keys])
+            else:
+                expressions = _index_keys(keys, definitions, attnames.get(key, no_names))
             indexes.setdefault(key, []).append(
-                Index(row.name, expressions, row.is_unique, row.predicate, row.method if row.method != "btree" else None, row.is_valid)
+                Index(name, expressions, is_unique, predicate, method if method != "btree" else None, is_valid)
             )
-
-        enums = {
-            (row.schema_name, row.name): EnumType(row.schema_name, row.name, tuple(row.labels))
-            for row in conn.execute(_query("enums"))
-        }
 
         tables = {}
         for key, cols in columns.items():
@@ -134,7 +130,7 @@ class PostgreSQLDialect(Dialect):
                 uniques=tuple(uniques.get(key, ())), foreign_keys=tuple(fks.get(key, ())),
                 checks=tuple(checks.get(key, ())), row_estimate=estimates.get(key),
             )
-        return Snapshot("postgresql", overview.current_schema or "public", existing, tables, enums)
+        return Snapshot("postgresql", overview.current_schema or "public", frozenset(overview.schemas), tables, enums)
 
     def respell_defaults(self, conn: Connection, desired: Snapshot, actual: Snapshot | None = None) -> Snapshot:
         """PostgreSQL stores a typed literal default in its type's canonical spelling
@@ -153,11 +149,14 @@ class PostgreSQLDialect(Dialect):
         for key, table in desired.tables.items():
             existing = actual.tables.get(key) if actual else None
             for column in table.columns:
-                if not _may_be_literal(column.default) and not _may_be_literal(column.python_default):
+                default, python_default = column.default, column.python_default
+                if not ((default is not None and "'" in default) or (python_default is not None and "'" in python_default)):
                     continue  # the common case, kept cheap: no default, or a function call
                 existing_column = existing.column(column.name) if existing else None
                 if existing_column is None:
                     continue  # nothing to compare with: the column is added as the models spell it
+                if existing_column.default == default:
+                    continue  # the same text
                 stored = self.default_key(existing_column.default)
                 if stored in (self.default_key(column.default), self.default_key(column.python_default)):
                     continue  # already equal as text: no query needed (the usual case)
@@ -416,10 +415,6 @@ $$
 _TEXT_TYPES = {"text", "character varying", "character"}
 
 
-def _may_be_literal(default: str | None) -> bool:
-    return default is not None and "'" in default
-
-
 def _literal_text(dialect: Dialect, default: str | None) -> str | None:
     """The text inside a quoted literal default ('08:30', '{"a":[1]}'), else None."""
     if default is None:
@@ -436,20 +431,43 @@ def _short_name(name: str) -> str:
     return name[:63]
 
 
-def _column(name: str, type_: str, not_null: bool, default: str | None, identity: str) -> Column:
-    autoincrement = None
-    if identity in ("a", "d"):
-        autoincrement = "identity_always" if identity == "a" else "identity"
-    elif default is not None and default.startswith("nextval(") and _SERIAL_DEFAULT.match(default):
-        autoincrement, default = "serial", None
-    return Column(name, type_, not not_null, default, autoincrement)
+def _read_columns(rows: Sequence[Sequence]) -> tuple[dict[TableKey, list[Column]], dict[TableKey, dict[int, str]], dict[TableKey, int | None]]:  # type: ignore[type-arg]
+    """Columns by table, column names by attribute number (to name constraint and index
+    keys) and row estimates, from the columns query. This loop runs once per column of
+    the database, so it is kept to the bone: rows come grouped by table, and a table's
+    lists are looked up once, when its first row arrives."""
+    columns: dict[TableKey, list[Column]] = {}
+    attnames: dict[TableKey, dict[int, str]] = {}
+    estimates: dict[TableKey, int | None] = {}
+    current = None
+    table_columns: list[Column] = []
+    names: dict[int, str] = {}
+    for schema, table, estimate, name, attnum, type_, not_null, default, identity, generated in rows:
+        if current is None or table != current[1] or schema != current[0]:
+            current = (schema, table)
+            table_columns = columns.setdefault(current, [])
+            names = attnames.setdefault(current, {})
+            estimates[current] = estimate if estimate >= 0 else None
+        if name is None:
+            continue  # a table without columns
+        names[attnum] = name
+        if generated:
+            continue  # generated columns are the database's business, as on the models' side
+        if identity:
+            table_columns.append(Column(name, type_, not not_null, default, "identity_always" if identity == "a" else "identity"))
+        elif default is not None and default.startswith("nextval(") and _SERIAL_DEFAULT.match(default):
+            table_columns.append(Column(name, type_, not not_null, None, "serial"))
+        else:
+            table_columns.append(Column(name, type_, not not_null, default))
+    return columns, attnames, estimates
 
 
-def _referenced(row, attnames: dict[tuple[str, str], dict[int, str]]) -> tuple[str, ...]:  # type: ignore[no-untyped-def]
-    if row.ref_names is not None:
-        return tuple(row.ref_names)
-    names = attnames.get((row.ref_schema, row.ref_table), {})
-    return tuple(names.get(k, "?") for k in row.ref_keys or ())
+def _index_keys(keys: Sequence[int], definitions: Sequence[str], names: dict[int, str]) -> tuple[str, ...]:
+    """Key columns by name, expression keys (attribute number 0) as their SQL in parentheses."""
+    return tuple(
+        names.get(attnum, "(?)") if attnum else f"({definitions[i]})" if i < len(definitions) else "(?)"
+        for i, attnum in enumerate(keys)
+    )
 
 
 def _check_body(definition: str) -> str:

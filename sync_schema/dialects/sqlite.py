@@ -4,12 +4,14 @@ pragma functions, so it too costs a fixed number of queries."""
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..snapshot import Column, ForeignKey, Index, Snapshot, Table, UniqueConstraint
 from .base import Dialect
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from sqlalchemy.engine import Connection
 
 _USER_TABLES = "m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
@@ -48,10 +50,14 @@ class SQLiteDialect(Dialect):
     multi_add_column = False
     queries_per_inspect = 3
 
-    def inspect(self, conn: Connection, schemas: set[str] | None) -> Snapshot:
+    def fetch_catalog(self, conn: Connection, schemas: set[str] | None) -> Iterator[Any]:
+        for sql in (_COLUMNS, _INDEXES, _FOREIGN_KEYS):
+            yield conn.exec_driver_sql(sql).all()
+
+    def read_catalog(self, results: Iterator[Any]) -> Snapshot:
         columns: dict[str, list[Column]] = {}
         pk_columns: dict[str, list[tuple[int, str]]] = {}
-        for row in conn.exec_driver_sql(_COLUMNS):
+        for row in next(results):
             columns.setdefault(row.table_name, []).append(
                 Column(row.name, row.type, not row.not_null and not row.pk, row.dflt_value)
             )
@@ -59,7 +65,7 @@ class SQLiteDialect(Dialect):
                 pk_columns.setdefault(row.table_name, []).append((row.pk, row.name))
 
         index_rows: dict[tuple[str, str], list] = {}
-        for row in conn.exec_driver_sql(_INDEXES):
+        for row in next(results):
             if row.origin != "pk":
                 index_rows.setdefault((row.table_name, row.name), []).append(row)
         indexes: dict[str, list[Index]] = {}
@@ -77,7 +83,7 @@ class SQLiteDialect(Dialect):
             indexes.setdefault(table, []).append(Index(name, exprs, bool(first.is_unique), where))
 
         fk_parts: dict[tuple[str, int], list] = {}
-        for row in conn.exec_driver_sql(_FOREIGN_KEYS):
+        for row in next(results):
             fk_parts.setdefault((row.table_name, row.id), []).append(row)
         fks: dict[str, list[ForeignKey]] = {}
         for (table, _), rows in fk_parts.items():
