@@ -15,12 +15,9 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from .database import run_sql, scrub
+from .database import is_lock_timeout, run_sql, scrub
 from .dialects import Dialect
 from .plan import Plan, Policy, Step
-
-# SQLSTATEs that mean "could not get the lock in time", not "this change is wrong".
-_LOCK_TIMEOUT_CODES = {"55P03"}
 
 
 @dataclass
@@ -119,7 +116,7 @@ def _run_group(engine: Engine, dialect: Dialect, group: list[Step], options: App
             durations = _execute(engine, dialect, group, options)
         except sa.exc.DBAPIError as exc:
             message = _one_line(exc, engine)
-            if _is_lock_timeout(exc):
+            if is_lock_timeout(exc):
                 if attempt < options.lock_attempts:
                     time.sleep(delay)
                     delay *= 2
@@ -150,11 +147,6 @@ def _timed(conn: sa.Connection, step: Step) -> list[float]:
         run_sql(conn, sql)
         durations.append(time.monotonic() - started)
     return durations
-
-
-def _is_lock_timeout(exc: sa.exc.DBAPIError) -> bool:
-    code = getattr(exc.orig, "pgcode", None) or getattr(exc.orig, "sqlstate", None)
-    return code in _LOCK_TIMEOUT_CODES
 
 
 def _one_line(exc: sa.exc.DBAPIError, engine: Engine) -> str:

@@ -106,6 +106,15 @@ def _make_sqlite_ddl_transactional(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN")
 
 
+# SQLSTATEs that mean "could not get the lock in time", not "this statement is wrong".
+LOCK_TIMEOUT_CODES = frozenset({"55P03"})
+
+
+def is_lock_timeout(exc: sa.exc.DBAPIError) -> bool:
+    code = getattr(exc.orig, "pgcode", None) or getattr(exc.orig, "sqlstate", None)
+    return code in LOCK_TIMEOUT_CODES
+
+
 @contextmanager
 def open_connection(engine: Engine, connect_timeout: float) -> Iterator[sa.Connection]:
     """A connection, or a DatabaseError that says in one line why there is none."""

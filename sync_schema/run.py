@@ -6,7 +6,7 @@ import gc
 import queue
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -18,16 +18,19 @@ from sqlalchemy.engine import Connection, Engine
 from . import __version__
 from .apply import ApplyOptions, StepResult, apply_plan
 from .config import ALWAYS_EXCLUDED, Settings
-from .database import create_engine, open_connection, parse_url, redact, scrub
+from .database import create_engine, is_lock_timeout, open_connection, parse_url, redact, scrub
 from .dialects import Dialect, dialect_for
+from .dialects.base import READ_LOCK_TIMEOUT
 from .diff import Change, Kind, diff_snapshots
-from .errors import SyncError, describe_unexpected
+from .errors import DatabaseError, SyncError, describe_unexpected
 from .from_models import snapshot_from_metadata
 from .models import load_models
 from .plan import Plan, Policy, plan_changes, tables_to_count, tables_to_probe
 from .report import Reporter
 from .snapshot import Snapshot
 from .verify import Verification, verify
+
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -132,7 +135,10 @@ def _sync_database(engine: Engine, settings: Settings, metadatas, reporter: Repo
         with lock as renew_lock:
             reporter.info("inspecting the database...")
             began = time.monotonic()
-            desired, actual, result.changes = read_and_diff(conn, dialect, metadatas, schemas, excluded, result.warnings)
+            desired, actual, result.changes = _retry_lock_timeouts(
+                lambda: read_and_diff(conn, dialect, metadatas, schemas, excluded, result.warnings, settings.lock_timeout),
+                settings, reporter,
+            )
             in_scope = [t for t in actual.tables.values() if t.schema in schemas and t.name not in excluded]
             reporter.info(
                 f"{_count(len(in_scope), 'table')} in {_count(len(schemas), 'schema')} inspected "
@@ -170,7 +176,7 @@ def _sync_database(engine: Engine, settings: Settings, metadatas, reporter: Repo
                     for r in result.results:
                         if r.status == "review":
                             reporter.step(r)
-                    after = _inspect(conn, dialect, schemas)
+                    after = _retry_lock_timeouts(lambda: _inspect(conn, dialect, schemas, settings.lock_timeout), settings, reporter)
                     remaining = diff_snapshots(desired, after, dialect, excluded)
                     result.verification = verify(remaining, result.results, after, settings.critical_columns)
                 finally:
@@ -184,6 +190,27 @@ def _sync_database(engine: Engine, settings: Settings, metadatas, reporter: Repo
                 reporter.warning(warning)
 
 
+def _retry_lock_timeouts(read: Callable[[], _T], settings: Settings, reporter: Reporter) -> _T:
+    """Run a catalog read, again after a pause if a table's lock was not to be had in
+    time; in the end, one line that says who is in the way. Nothing waits unbounded."""
+    delay = 0.5
+    for attempt in range(1, settings.lock_attempts + 1):
+        try:
+            return read()
+        except sa.exc.DBAPIError as exc:
+            if not is_lock_timeout(exc):
+                raise
+            if attempt < settings.lock_attempts:
+                reporter.info(f"a table's lock was not available within {settings.lock_timeout:g} s; reading the catalog again in {delay:g} s")
+                time.sleep(delay)
+                delay *= 2
+    raise DatabaseError(
+        f"reading the catalog: a table's lock was not available within {settings.lock_timeout:g} s, {settings.lock_attempts} times "
+        "(another session holds ACCESS EXCLUSIVE on it: a running migration or VACUUM FULL?); nothing was changed",
+        "run again once it is done, or raise --lock-timeout",
+    )
+
+
 def model_schemas(metadatas: Iterable[sa.MetaData], dialect: Dialect) -> set[str]:
     """The schemas the models use (the default one always), known before compiling them."""
     if not dialect.supports_schemas:
@@ -192,18 +219,29 @@ def model_schemas(metadatas: Iterable[sa.MetaData], dialect: Dialect) -> set[str
 
 
 def read_and_diff(
-    conn: Connection, dialect: Dialect, metadatas: Iterable[sa.MetaData], schemas: set[str], excluded: set[str], warnings: list[str]
+    conn: Connection,
+    dialect: Dialect,
+    metadatas: Iterable[sa.MetaData],
+    schemas: set[str],
+    excluded: set[str],
+    warnings: list[str],
+    lock_timeout: float = READ_LOCK_TIMEOUT,
 ) -> tuple[Snapshot, Snapshot, list[Change]]:
     """What --check costs before planning: both snapshots, limited to `schemas` on the
     models' side (the rest of the models is left alone), and the differences."""
     with _paused_gc():
-        desired, actual = read_both_sides(conn, dialect, metadatas, schemas, warnings)
+        desired, actual = read_both_sides(conn, dialect, metadatas, schemas, warnings, lock_timeout)
         desired = desired.only(schemas)
         return desired, actual, diff_snapshots(desired, actual, dialect, excluded)
 
 
 def read_both_sides(
-    conn: Connection, dialect: Dialect, metadatas: Iterable[sa.MetaData], schemas: set[str], warnings: list[str]
+    conn: Connection,
+    dialect: Dialect,
+    metadatas: Iterable[sa.MetaData],
+    schemas: set[str],
+    warnings: list[str],
+    lock_timeout: float = READ_LOCK_TIMEOUT,
 ) -> tuple[Snapshot, Snapshot]:
     """The models' snapshot and the database's, read at the same time.
 
@@ -213,7 +251,7 @@ def read_both_sides(
     defaults are respelled by the server, where they need to be."""
     try:
         with _paused_gc(), _quick_thread_switches(), ThreadPoolExecutor(max_workers=1) as pool:
-            catalog = dialect.fetch_catalog(conn, schemas)
+            catalog = dialect.fetch_catalog(conn, schemas, lock_timeout)
             if dialect.fetch_in_background:
                 catalog = _Prefetched(pool, catalog)
             desired = snapshot_from_metadata(list(metadatas), dialect, warnings)
@@ -236,7 +274,6 @@ def _quick_thread_switches() -> Iterator[None]:
         sys.setswitchinterval(interval)
 
 
-_T = TypeVar("_T")
 _END = object()
 
 
@@ -297,9 +334,9 @@ def _outcome(result: RunResult) -> str:
     return "ok"
 
 
-def _inspect(conn: Connection, dialect: Dialect, schemas: set[str]) -> Snapshot:
+def _inspect(conn: Connection, dialect: Dialect, schemas: set[str], lock_timeout: float) -> Snapshot:
     try:
-        return dialect.inspect(conn, schemas)
+        return dialect.inspect(conn, schemas, lock_timeout)
     finally:
         conn.commit()  # end the read transaction: SQLite would otherwise block our own writes
 

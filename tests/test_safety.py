@@ -140,6 +140,40 @@ def test_locked_table_is_deferred_and_readers_wait_at_most_the_lock_timeout(app_
     assert all_rows(pg_engine) == before
 
 
+def test_a_table_locked_by_a_migration_bounds_the_catalog_read(app_dir: Path, pg_url: str, pg_engine: sa.Engine) -> None:
+    """Spelling out a CHECK constraint or a partial index opens its table. Behind another
+    session's ACCESS EXCLUSIVE lock, the read gives up within lock_timeout per attempt,
+    says who is in the way, changes nothing and exits 0; once the lock is gone, it syncs."""
+    with pg_engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE orders (id SERIAL PRIMARY KEY, qty INTEGER CHECK (qty > 0))")
+        conn.exec_driver_sql("CREATE INDEX ix_orders_big ON orders (qty) WHERE qty > 100")
+    models = write_models(app_dir, (
+        "import sqlalchemy as sa\nmetadata = sa.MetaData()\n"
+        "sa.Table('orders', metadata, sa.Column('id', sa.Integer, primary_key=True),"
+        " sa.Column('qty', sa.Integer), sa.Column('note', sa.Text), sa.CheckConstraint('qty > 0', name='orders_qty_check'),"
+        " sa.Index('ix_orders_big', 'qty', postgresql_where=sa.text('qty > 100')))\n"
+    ))
+    migration = pg_engine.connect()
+    migration.exec_driver_sql("LOCK TABLE orders IN ACCESS EXCLUSIVE MODE")
+    try:
+        started = time.monotonic()
+        code, out = run_sync("--database-url", pg_url, "--models", models, "--lock-timeout", "0.3", "--lock-attempts", "2")
+        seconds = time.monotonic() - started
+    finally:
+        migration.rollback()
+        migration.close()
+    assert code == 0, out
+    assert "reading the catalog again in 0.5 s" in out
+    assert "a table's lock was not available within 0.3 s, 2 times" in out, out
+    assert seconds < 0.3 * 2 + 0.5 + 3.0, seconds  # two bounded waits and the pause, not the migration's length
+    with pg_engine.connect() as conn:
+        assert [r[0] for r in conn.exec_driver_sql("SELECT column_name FROM information_schema.columns WHERE table_name = 'orders' ORDER BY 1")] == ["id", "qty"]
+
+    code, out = run_sync("--database-url", pg_url, "--models", models)
+    assert code == 0 and "APPLIED" in out, out
+    assert remaining_drift(pg_url, models)[0] == 0
+
+
 @pytest.fixture
 def template_db(pg_admin: sa.Engine) -> Iterator[str]:
     """A database holding the old schema, used as a TEMPLATE for quick copies."""

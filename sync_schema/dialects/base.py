@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Dialect as SADialect
 
 _OWN_DEFAULT = object()
+# Seconds a catalog read waits for a table lock (the default of --lock-timeout).
+READ_LOCK_TIMEOUT = 2.0
 _QUOTED = re.compile(r"'(?:[^']|'')*'")
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 
@@ -58,9 +60,10 @@ class Dialect:
 
     # -- inspection ----------------------------------------------------------------
 
-    def inspect(self, conn: Connection, schemas: set[str] | None) -> Snapshot:
-        """Read the live schema with a fixed number of catalog queries."""
-        return self.read_catalog(self.fetch_catalog(conn, schemas))
+    def inspect(self, conn: Connection, schemas: set[str] | None, lock_timeout: float = READ_LOCK_TIMEOUT) -> Snapshot:
+        """Read the live schema with a fixed number of catalog queries. A table lock that
+        cannot be had within `lock_timeout` seconds raises (see `database.is_lock_timeout`)."""
+        return self.read_catalog(self.fetch_catalog(conn, schemas, lock_timeout))
 
     # Inspection comes in two halves so that the server's work can overlap Python's:
     # `fetch_catalog` runs the queries and yields each one's rows as soon as they are
@@ -69,7 +72,7 @@ class Dialect:
     # True where the driver lets fetch_catalog run on another thread than read_catalog.
     fetch_in_background: ClassVar[bool] = False
 
-    def fetch_catalog(self, conn: Connection, schemas: set[str] | None) -> Iterator[Any]:
+    def fetch_catalog(self, conn: Connection, schemas: set[str] | None, lock_timeout: float = READ_LOCK_TIMEOUT) -> Iterator[Any]:
         raise NotImplementedError
 
     def read_catalog(self, results: Iterator[Any]) -> Snapshot:

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from ..database import run_sql
 from ..snapshot import CheckConstraint, Column, EnumType, ForeignKey, Index, Snapshot, Table, TableKey, UniqueConstraint
-from .base import Dialect, _wrapped_in_parens
+from .base import READ_LOCK_TIMEOUT, Dialect, _wrapped_in_parens
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -67,8 +67,8 @@ class PostgreSQLDialect(Dialect):
 
     # -- inspection ----------------------------------------------------------------
 
-    def fetch_catalog(self, conn: Connection, schemas: set[str] | None) -> Iterator[Any]:
-        overview = conn.execute(_query("overview")).one()
+    def fetch_catalog(self, conn: Connection, schemas: set[str] | None, lock_timeout: float = READ_LOCK_TIMEOUT) -> Iterator[Any]:
+        overview = conn.execute(_query("overview"), {"lock_timeout": f"{max(1, round(lock_timeout * 1000))}ms"}).one()
         yield overview
         params = {"schemas": sorted(set(overview.schemas) if schemas is None else set(overview.schemas) & schemas)}
         # The columns query, by far the longest, comes last: while it runs, the caller

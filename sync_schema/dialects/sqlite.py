@@ -7,7 +7,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from ..snapshot import Column, ForeignKey, Index, Snapshot, Table, UniqueConstraint
-from .base import Dialect
+from .base import READ_LOCK_TIMEOUT, Dialect
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -50,7 +50,7 @@ class SQLiteDialect(Dialect):
     multi_add_column = False
     queries_per_inspect = 3
 
-    def fetch_catalog(self, conn: Connection, schemas: set[str] | None) -> Iterator[Any]:
+    def fetch_catalog(self, conn: Connection, schemas: set[str] | None, lock_timeout: float = READ_LOCK_TIMEOUT) -> Iterator[Any]:
         for sql in (_COLUMNS, _INDEXES, _FOREIGN_KEYS):
             yield conn.exec_driver_sql(sql).all()
 
