@@ -45,8 +45,8 @@ def snapshot_from_metadata(
     return Snapshot(dialect.name, dialect.default_schema, schemas, tables, compiler.enums)
 
 
-# Generic types whose rendering depends only on SQLAlchemy's cache key for the type (the
-# exact classes: subclasses such as Enum or a TypeDecorator carry more than the key says).
+# Generic types whose rendering depends only on their class and attributes (the exact
+# classes: subclasses such as Enum or a TypeDecorator may render from more than that).
 _PLAIN_TYPES = frozenset({
     sa.String, sa.Unicode, sa.Text, sa.UnicodeText, sa.Integer, sa.BigInteger, sa.SmallInteger, sa.Boolean,
     sa.Numeric, sa.Float, sa.Double, sa.Date, sa.DateTime, sa.Time, sa.Interval, sa.LargeBinary, sa.JSON, sa.Uuid,
@@ -123,11 +123,19 @@ class _ModelsCompiler:
 
     def column(self, sa_column: sa.Column, is_autoincrement_column: bool) -> Column:  # type: ignore[type-arg]
         type_ = sa_column.type
-        if type(type_) in _PLAIN_TYPES:
-            key = type_._static_cache_key
-            type_sql = self._types.get(key)
+        cls = type(type_)
+        if cls in _PLAIN_TYPES:
+            # The same class with the same attributes renders the same. (SQLAlchemy's own
+            # _static_cache_key would do, but costs 5 us per type the first time.)
+            try:
+                key: object = (cls, *type_.__dict__.items())
+                type_sql = self._types.get(key)
+            except TypeError:  # an unhashable attribute: rendered each time
+                key, type_sql = None, None
             if type_sql is None:
-                type_sql = self._types[key] = type_.compile(dialect=self.dialect.render_dialect)
+                type_sql = type_.compile(dialect=self.dialect.render_dialect)
+                if key is not None:
+                    self._types[key] = type_sql
         else:
             type_sql = type_.compile(dialect=self.dialect.render_dialect)
             if self._collect_enums:
