@@ -255,6 +255,8 @@ def read_both_sides(
             if dialect.fetch_in_background:
                 catalog = _Prefetched(pool, catalog)
             desired = snapshot_from_metadata(list(metadatas), dialect, warnings)
+            for table in desired.tables.values():
+                table.columns_by_name  # noqa: B018 - built now, while the server still reads the catalog; the diff needs them
             actual = dialect.read_catalog(catalog)
     finally:
         conn.commit()  # after the worker is done: end the read transaction (SQLite would block our own writes)

@@ -9,7 +9,6 @@ rendered back into DDL); dialects normalize them only when comparing.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import NamedTuple
 
 TableKey = tuple[str, str]  # (schema, table)
@@ -88,9 +87,15 @@ class Table:
     def key(self) -> TableKey:
         return (self.schema, self.name)
 
-    @cached_property
+    @property
     def columns_by_name(self) -> dict[str, Column]:
-        return {c.name: c for c in self.columns}
+        # Built on first use and kept (functools.cached_property takes a lock on every
+        # first use before Python 3.12: a quarter of the cost, twice per table per diff).
+        by_name = self.__dict__.get("_columns_by_name")
+        if by_name is None:
+            by_name = {c.name: c for c in self.columns}
+            object.__setattr__(self, "_columns_by_name", by_name)
+        return by_name
 
     def column(self, name: str) -> Column | None:
         return self.columns_by_name.get(name)

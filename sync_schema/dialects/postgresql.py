@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from functools import cache
 from importlib.resources import files
@@ -80,56 +80,19 @@ class PostgreSQLDialect(Dialect):
         overview = next(results)
         self.server_version = overview.server_version
         enums = {(schema, name): EnumType(schema, name, tuple(labels)) for schema, name, labels in next(results)}
-        constraint_rows, index_rows = next(results), next(results)
+        # Grouped by table while the server still reads the columns.
+        constraint_rows: dict[TableKey, list[Any]] = {}
+        for row in next(results):
+            constraint_rows.setdefault((row[0], row[1]), []).append(row)
+        index_rows: dict[TableKey, list[Any]] = {}
+        for row in next(results):
+            index_rows.setdefault((row[0], row[1]), []).append(row)
+
         columns, attnames, estimates = _read_columns(next(results))
-
-        # Rows are unpacked by position: attribute access on a result row costs about a
-        # microsecond, and these loops run once per constraint and index of the database.
-        primary: dict[TableKey, tuple[tuple[str, ...], str]] = {}
-        uniques: dict[TableKey, list[UniqueConstraint]] = {}
-        fks: dict[TableKey, list[ForeignKey]] = {}
-        checks: dict[TableKey, list[CheckConstraint]] = {}
-        no_names: dict[int, str] = {}
-        for (schema, table, name, kind, keys, ref_schema, ref_table, ref_keys, ref_names,
-             on_delete, on_update, definition, _validated) in constraint_rows:
-            key = (schema, table)
-            names = attnames.get(key, no_names)
-            cols = tuple([names.get(k, "?") for k in keys]) if keys else ()
-            if kind == "p":
-                primary[key] = (cols, name)
-            elif kind == "f":
-                if ref_names is None:  # the referenced table was inspected too: name its columns here
-                    ref_attnames = attnames.get((ref_schema, ref_table), no_names)
-                    ref_names = [ref_attnames.get(k, "?") for k in ref_keys or ()]
-                fks.setdefault(key, []).append(
-                    ForeignKey(name, cols, ref_schema, ref_table, tuple(ref_names), _FK_ACTIONS.get(on_delete), _FK_ACTIONS.get(on_update))
-                )
-            elif kind == "u":
-                uniques.setdefault(key, []).append(UniqueConstraint(name, cols))
-            elif kind == "c":
-                checks.setdefault(key, []).append(CheckConstraint(name, _check_body(definition)))
-
-        indexes: dict[TableKey, list[Index]] = {}
-        for schema, table, name, is_unique, is_valid, method, predicate, keys, definitions in index_rows:
-            key = (schema, table)
-            if definitions is None:  # column keys only, the common case
-                names = attnames.get(key, no_names)
-                expressions = tuple([names.get(attnum, "(?)") for attnum in keys])
-            else:
-                expressions = _index_keys(keys, definitions, attnames.get(key, no_names))
-            indexes.setdefault(key, []).append(
-                Index(name, expressions, is_unique, predicate, method if method != "btree" else None, is_valid)
-            )
-
-        tables = {}
-        for key, cols in columns.items():
-            pk_cols, pk_name = primary.get(key, ((), None))
-            tables[key] = Table(
-                schema=key[0], name=key[1], columns=tuple(cols), primary_key=pk_cols,
-                primary_key_name=pk_name, indexes=tuple(indexes.get(key, ())),
-                uniques=tuple(uniques.get(key, ())), foreign_keys=tuple(fks.get(key, ())),
-                checks=tuple(checks.get(key, ())), row_estimate=estimates.get(key),
-            )
+        tables = {
+            key: _table(key, table_columns, estimates[key], attnames, constraint_rows.get(key, ()), index_rows.get(key, ()))
+            for key, table_columns in columns.items()
+        }
         return Snapshot("postgresql", overview.current_schema or "public", frozenset(overview.schemas), tables, enums)
 
     def respell_defaults(self, conn: Connection, desired: Snapshot, actual: Snapshot | None = None) -> Snapshot:
@@ -434,32 +397,80 @@ def _short_name(name: str) -> str:
 def _read_columns(rows: Sequence[Sequence]) -> tuple[dict[TableKey, list[Column]], dict[TableKey, dict[int, str]], dict[TableKey, int | None]]:  # type: ignore[type-arg]
     """Columns by table, column names by attribute number (to name constraint and index
     keys) and row estimates, from the columns query. This loop runs once per column of
-    the database, so it is kept to the bone: rows come grouped by table, and a table's
-    lists are looked up once, when its first row arrives."""
+    the database, so it is kept to the bone: rows come grouped by table, a table's lists
+    are looked up once, when its first row arrives, and each Column is built directly
+    as a tuple (a NamedTuple's generated __new__ fills its defaults in Python)."""
     columns: dict[TableKey, list[Column]] = {}
     attnames: dict[TableKey, dict[int, str]] = {}
     estimates: dict[TableKey, int | None] = {}
-    current = None
-    table_columns: list[Column] = []
+    current_schema = current_table = None
+    append = [].append
     names: dict[int, str] = {}
     for schema, table, estimate, name, attnum, type_, not_null, default, identity, generated in rows:
-        if current is None or table != current[1] or schema != current[0]:
-            current = (schema, table)
-            table_columns = columns.setdefault(current, [])
-            names = attnames.setdefault(current, {})
-            estimates[current] = estimate if estimate >= 0 else None
+        if table != current_table or schema != current_schema:
+            current_schema, current_table = schema, table
+            key = (schema, table)
+            append = columns.setdefault(key, []).append
+            names = attnames.setdefault(key, {})
+            estimates[key] = estimate if estimate >= 0 else None
         if name is None:
             continue  # a table without columns
         names[attnum] = name
         if generated:
             continue  # generated columns are the database's business, as on the models' side
         if identity:
-            table_columns.append(Column(name, type_, not not_null, default, "identity_always" if identity == "a" else "identity"))
-        elif default is not None and default.startswith("nextval(") and _SERIAL_DEFAULT.match(default):
-            table_columns.append(Column(name, type_, not not_null, None, "serial"))
+            append(_new_tuple(Column, (name, type_, not not_null, default, "identity_always" if identity == "a" else "identity", *_NO_MODEL_FIELDS)))
+        elif default is not None and default[:8] == "nextval(" and _SERIAL_DEFAULT.match(default):
+            append(_new_tuple(Column, (name, type_, not not_null, None, "serial", *_NO_MODEL_FIELDS)))
         else:
-            table_columns.append(Column(name, type_, not not_null, default))
+            append(_new_tuple(Column, (name, type_, not not_null, default, None, *_NO_MODEL_FIELDS)))
     return columns, attnames, estimates
+
+
+_new_tuple = tuple.__new__
+# Column's fields that only the models' side fills (python_default ... python_default_as_stored).
+_NO_MODEL_FIELDS = (None, False, None, None, None)
+
+
+def _table(
+    key: TableKey, columns: list[Column], estimate: int | None, attnames: dict[TableKey, dict[int, str]],
+    constraint_rows: Iterable[Any], index_rows: Iterable[Any],
+) -> Table:
+    """One table from its columns and its rows of the constraints and indexes queries,
+    unpacked by position: attribute access on a result row costs about a microsecond, and
+    this runs once per constraint and index of the database."""
+    names = attnames.get(key, _NO_NAMES)
+    primary_key: tuple[str, ...] = ()
+    primary_key_name = None
+    uniques, fks, checks = [], [], []
+    for (_, _, name, kind, keys, ref_schema, ref_table, ref_keys, ref_names,
+         on_delete, on_update, definition, _validated) in constraint_rows:
+        cols = tuple([names.get(k, "?") for k in keys]) if keys else ()
+        if kind == "p":
+            primary_key, primary_key_name = cols, name
+        elif kind == "f":
+            if ref_names is None:  # the referenced table was inspected too: name its columns here
+                ref_attnames = attnames.get((ref_schema, ref_table), _NO_NAMES)
+                ref_names = [ref_attnames.get(k, "?") for k in ref_keys or ()]
+            fks.append(ForeignKey(name, cols, ref_schema, ref_table, tuple(ref_names), _FK_ACTIONS.get(on_delete), _FK_ACTIONS.get(on_update)))
+        elif kind == "u":
+            uniques.append(UniqueConstraint(name, cols))
+        elif kind == "c":
+            checks.append(CheckConstraint(name, _check_body(definition)))
+    indexes = []
+    for _, _, name, is_unique, is_valid, method, predicate, keys, definitions in index_rows:
+        if definitions is None:  # column keys only, the common case
+            expressions = tuple([names.get(attnum, "(?)") for attnum in keys])
+        else:
+            expressions = _index_keys(keys, definitions, names)
+        indexes.append(Index(name, expressions, is_unique, predicate, method if method != "btree" else None, is_valid))
+    return Table(
+        key[0], key[1], tuple(columns), primary_key, primary_key_name, tuple(indexes),
+        tuple(uniques), tuple(fks), tuple(checks), row_estimate=estimate,
+    )
+
+
+_NO_NAMES: dict[int, str] = {}
 
 
 def _index_keys(keys: Sequence[int], definitions: Sequence[str], names: dict[int, str]) -> tuple[str, ...]:
