@@ -237,7 +237,8 @@ def compare_columns(desired: Column, actual: Column, dialect: Dialect) -> list[t
     database compared with another database)."""
     found = []
     if desired.type != actual.type:
-        want_type, have_type = dialect.type_key(desired.type), dialect.type_key(actual.type)
+        type_keys = dialect.type_keys
+        want_type, have_type = type_keys[desired.type], type_keys[actual.type]
         if want_type != have_type:
             found.append((Kind.TYPE_MISMATCH, f"type {have_type} in the database, {want_type} in the models"))
     if desired.nullable != actual.nullable:
@@ -305,6 +306,8 @@ def _indexes_equal(desired: Index, actual: Index) -> bool:
         return False
     if (desired.where is None) != (actual.where is None):
         return False  # partial in one place only (predicates themselves are spelled too differently to compare)
+    if desired.expressions == actual.expressions:
+        return True
     # Expressions and predicates are spelled differently by SQLAlchemy and the server;
     # only plain column lists are compared exactly.
     if _plain_columns(desired) and _plain_columns(actual):

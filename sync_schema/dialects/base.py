@@ -8,9 +8,10 @@ asks it how to bound locks. Nothing else in the package knows a dialect's quirks
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from ..database import run_sql
 from ..snapshot import CheckConstraint, Column, EnumType, ForeignKey, Index, Snapshot, Table, UniqueConstraint
@@ -28,6 +29,21 @@ _QUOTED = re.compile(r"'(?:[^']|'')*'")
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 
 
+_V = TypeVar("_V")
+
+
+class _Keys(dict[str | None, _V]):
+    """A dict that works out a missing key's value once, with `normalize`."""
+
+    def __init__(self, normalize: Callable[[Any], _V]) -> None:
+        super().__init__()
+        self.normalize = normalize
+
+    def __missing__(self, spelling: Any) -> _V:
+        value = self[spelling] = self.normalize(spelling)
+        return value
+
+
 class Dialect:
     name: ClassVar[str]
     default_schema: ClassVar[str]
@@ -42,9 +58,10 @@ class Dialect:
     def __init__(self, sa_dialect: SADialect) -> None:
         self.sa_dialect = sa_dialect
         self.preparer = sa_dialect.identifier_preparer
-        # Comparison keys are asked for once per column per side; spellings repeat a lot.
-        self._type_keys: dict[str, str] = {}
-        self._default_keys: dict[str, str | None] = {}
+        # Comparison keys are asked for once per column per side and spellings repeat a
+        # lot: each is worked out once, then read as a plain dict lookup (see type_key).
+        self.type_keys: _Keys[str] = _Keys(self._normalize_type)
+        self.default_keys: _Keys[str | None] = _Keys(lambda default: None if default is None else self._normalize_default(default))
 
     @cached_property
     def render_dialect(self) -> SADialect:
@@ -105,19 +122,14 @@ class Dialect:
     # -- comparison keys -----------------------------------------------------------
 
     def type_key(self, type_: str) -> str:
-        """The type as the database spells it, for comparison."""
-        key = self._type_keys.get(type_)
-        if key is None:
-            key = self._type_keys[type_] = self._normalize_type(type_)
-        return key
+        """The type as the database spells it, for comparison. (Hot loops read
+        `self.type_keys[type_]`, the same without a method call.)"""
+        return self.type_keys[type_]
 
     def default_key(self, default: str | None) -> str | None:
-        """A normalized default: casts, case, parentheses and synonyms are not differences."""
-        if default is None:
-            return None
-        if default not in self._default_keys:
-            self._default_keys[default] = self._normalize_default(default)
-        return self._default_keys[default]
+        """A normalized default: casts, case, parentheses and synonyms are not differences.
+        (Hot loops read `self.default_keys[default]`.)"""
+        return self.default_keys[default]
 
     def _normalize_type(self, type_: str) -> str:
         return " ".join(type_.lower().replace(", ", ",").split())
