@@ -229,7 +229,7 @@ def read_and_diff(
 ) -> tuple[Snapshot, Snapshot, list[Change]]:
     """What --check costs before planning: both snapshots, limited to `schemas` on the
     models' side (the rest of the models is left alone), and the differences."""
-    with _paused_gc():
+    with paused_gc():
         desired, actual = read_both_sides(conn, dialect, metadatas, schemas, warnings, lock_timeout)
         desired = desired.only(schemas)
         return desired, actual, diff_snapshots(desired, actual, dialect, excluded)
@@ -250,7 +250,7 @@ def read_both_sides(
     query's rows into the database's snapshot as they arrive. Then the models' literal
     defaults are respelled by the server, where they need to be."""
     try:
-        with _paused_gc(), _quick_thread_switches(), ThreadPoolExecutor(max_workers=1) as pool:
+        with paused_gc(), _quick_thread_switches(), ThreadPoolExecutor(max_workers=1) as pool:
             catalog = dialect.fetch_catalog(conn, schemas, lock_timeout)
             if dialect.fetch_in_background:
                 catalog = _Prefetched(pool, catalog)
@@ -305,7 +305,7 @@ class _Prefetched(Iterator[_T]):
 
 
 @contextmanager
-def _paused_gc() -> Iterator[None]:
+def paused_gc() -> Iterator[None]:
     """Both snapshots are tens of thousands of small, acyclic objects: the cyclic garbage
     collector would scan them again and again while they are built and compared, and the
     models' own objects (hundreds of thousands for a big app) with them, for nothing.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -115,3 +116,23 @@ def test_compare_two_live_databases(app_dir: Path, pg_url: str, pg_engine: sa.En
     assert run_sync("compare", "--reference", second_pg_url, "--database-url", pg_url, "--check")[0] == 1
     same_code, same = run_sync("compare", "--reference", pg_url, "--database-url", pg_url, "--check")
     assert same_code == 0 and "No drift" in same
+
+
+def test_compare_gives_up_on_a_table_locked_by_a_migration(
+    pg_url: str, pg_engine: sa.Engine, second_pg_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    execute_script(pg_engine, "CREATE TABLE orders (id SERIAL PRIMARY KEY, qty INTEGER CHECK (qty > 0))")
+    migration = pg_engine.connect()
+    migration.exec_driver_sql("LOCK TABLE orders IN ACCESS EXCLUSIVE MODE")
+    try:
+        started = time.monotonic()
+        code, out = run_sync("compare", "--reference", second_pg_url, "--database-url", pg_url)
+        seconds = time.monotonic() - started
+    finally:
+        migration.rollback()
+        migration.close()
+    errors = capsys.readouterr().err
+    assert code == 0, out
+    assert "a table's lock was not available within 2 s (another session holds ACCESS EXCLUSIVE" in errors, errors
+    assert "unexpected" not in errors
+    assert seconds < 10, seconds
