@@ -36,8 +36,9 @@ class Column(NamedTuple):
     python_default_as_stored: str | None = None
 
 
-@dataclass(frozen=True)
-class Index:
+# Indexes and constraints are NamedTuples too: one is built per index and constraint of
+# the schema on each side, and a frozen dataclass's __init__ costs five times as much.
+class Index(NamedTuple):
     name: str | None
     expressions: tuple[str, ...]  # column names, or SQL expressions wrapped in parentheses
     unique: bool = False
@@ -46,14 +47,12 @@ class Index:
     valid: bool = True  # PostgreSQL: False for an index left behind by a failed CONCURRENTLY build
 
 
-@dataclass(frozen=True)
-class UniqueConstraint:
+class UniqueConstraint(NamedTuple):
     name: str | None
     columns: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class ForeignKey:
+class ForeignKey(NamedTuple):
     name: str | None
     columns: tuple[str, ...]
     ref_schema: str
@@ -63,8 +62,7 @@ class ForeignKey:
     on_update: str | None = None
 
 
-@dataclass(frozen=True)
-class CheckConstraint:
+class CheckConstraint(NamedTuple):
     name: str | None
     sqltext: str
 
