@@ -88,13 +88,45 @@ def diff_snapshots(
             changes.append(Change(Kind.RENAME_TABLE, key[0], key[1], None, table, existing, f"renamed from {old_key[1]}"))
         if existing is None:
             changes.append(Change(Kind.MISSING_TABLE, key[0], key[1], None, table))
-        else:
-            changes += _diff_table(table, existing, dialect)
+        elif len(table.columns) != len(existing.columns) or table_signature(table, dialect) != table_signature(existing, dialect):
+            changes += _diff_table(table, existing, dialect)  # (a column more or less: no need for the signature)
 
     for key, table in actual.tables.items():
         if key[0] in desired.schemas and key not in desired.tables and key not in renamed_away and not is_excluded(*key):
             changes.append(Change(Kind.EXTRA_TABLE, key[0], key[1], None, None, table))
     return changes
+
+
+def table_signature(table: Table, dialect: Dialect) -> tuple:  # type: ignore[type-arg]
+    """Everything `_diff_table` compares, normalized the way it compares it, in one value
+    that compares at C speed. Equal signatures mean no difference: most tables of a
+    deployed app, whose full comparison is then skipped. (Not the converse: column order,
+    the spelling of index expressions and unnamed objects are kept, so unequal signatures
+    only mean that the table is compared in full.)
+
+    Worked out once per table and dialect, and kept on the table (the models' side is
+    done while the server still reads the catalog, see run.read_both_sides)."""
+    kept = table.__dict__.get("_signature")
+    if kept is not None and kept[0] is dialect:
+        return kept[1]  # type: ignore[no-any-return]
+    type_keys, default_keys = dialect.type_keys, dialect.default_keys
+    signature = (
+        tuple([
+            (c.name, type_keys[c.type], c.nullable, c.autoincrement is not None,
+             None if c.autoincrement else default_keys[c.default_as_stored or c.default])
+            for c in table.columns
+        ]),
+        frozenset([(ix.name, ix.expressions, ix.unique, ix.where is None, ix.method or None, ix.valid) for ix in table.indexes])
+        if table.indexes else _NONE,
+        frozenset([frozenset(u.columns) for u in table.uniques]) if table.uniques else _NONE,
+        frozenset([fk[1:] for fk in table.foreign_keys]) if table.foreign_keys else _NONE,  # all but the name, as compared
+        frozenset([c.name for c in table.checks]) if table.checks else _NONE,
+    )
+    object.__setattr__(table, "_signature", (dialect, signature))
+    return signature
+
+
+_NONE: frozenset[object] = frozenset()
 
 
 def _diff_enums(desired: Snapshot, actual: Snapshot) -> list[Change]:
@@ -250,12 +282,13 @@ def compare_columns(desired: Column, actual: Column, dialect: Dialect) -> list[t
     elif not desired.autoincrement:
         wanted = desired.default_as_stored or desired.default
         if wanted != actual.default:
-            want_default = dialect.default_key(wanted)
-            have_default = dialect.default_key(actual.default)
+            default_keys = dialect.default_keys
+            want_default, have_default = default_keys[wanted], default_keys[actual.default]
             # A column added by us carries the models' constant Python default as its
             # server default: the value new rows get is the same either way.
-            python_default = dialect.default_key(desired.python_default_as_stored or desired.python_default)
-            if want_default != have_default and not (desired.default is None and python_default == have_default):
+            if want_default != have_default and not (
+                desired.default is None and default_keys[desired.python_default_as_stored or desired.python_default] == have_default
+            ):
                 found.append((Kind.DEFAULT_MISMATCH, f"default {have_default or 'none'} in the database, {want_default or 'none'} in the models"))
     return found
 

@@ -21,7 +21,7 @@ from .config import ALWAYS_EXCLUDED, Settings
 from .database import create_engine, is_lock_timeout, open_connection, parse_url, redact, scrub
 from .dialects import Dialect, dialect_for
 from .dialects.base import READ_LOCK_TIMEOUT
-from .diff import Change, Kind, diff_snapshots
+from .diff import Change, Kind, diff_snapshots, table_signature
 from .errors import DatabaseError, SyncError, describe_unexpected
 from .from_models import snapshot_from_metadata
 from .models import load_models
@@ -255,8 +255,9 @@ def read_both_sides(
             if dialect.fetch_in_background:
                 catalog = _Prefetched(pool, catalog)
             desired = snapshot_from_metadata(list(metadatas), dialect, warnings)
-            for table in desired.tables.values():
-                table.columns_by_name  # noqa: B018 - built now, while the server still reads the catalog; the diff needs them
+            for table in desired.tables.values():  # worked out now, while the server still reads the catalog
+                table_signature(table, dialect)
+                table.columns_by_name  # noqa: B018 - for the tables that differ
             actual = dialect.read_catalog(catalog)
     finally:
         conn.commit()  # after the worker is done: end the read transaction (SQLite would block our own writes)
