@@ -45,9 +45,8 @@ def snapshot_from_metadata(
     return Snapshot(dialect.name, dialect.default_schema, schemas, tables, compiler.enums)
 
 
-# Generic types whose rendering depends only on their class and attributes (the exact
-# classes: subclasses such as Enum or a TypeDecorator may render from more than that).
-_PLAIN_TYPES = frozenset({
+# Generic types that cannot be or hold an enum type (the rest is looked into for one).
+_NO_ENUM_TYPES = frozenset({
     sa.String, sa.Unicode, sa.Text, sa.UnicodeText, sa.Integer, sa.BigInteger, sa.SmallInteger, sa.Boolean,
     sa.Numeric, sa.Float, sa.Double, sa.Date, sa.DateTime, sa.Time, sa.Interval, sa.LargeBinary, sa.JSON, sa.Uuid,
     sa.VARCHAR, sa.CHAR, sa.TEXT, sa.INTEGER, sa.BIGINT, sa.SMALLINT, sa.BOOLEAN, sa.NUMERIC, sa.TIMESTAMP,
@@ -124,22 +123,19 @@ class _ModelsCompiler:
     def column(self, sa_column: sa.Column, is_autoincrement_column: bool) -> Column:  # type: ignore[type-arg]
         type_ = sa_column.type
         cls = type(type_)
-        if cls in _PLAIN_TYPES:
-            # The same class with the same attributes renders the same. (SQLAlchemy's own
-            # _static_cache_key would do, but costs 5 us per type the first time.)
-            try:
-                key: object = (cls, *type_.__dict__.items())
-                type_sql = self._types.get(key)
-            except TypeError:  # an unhashable attribute: rendered each time
-                key, type_sql = None, None
-            if type_sql is None:
-                type_sql = type_.compile(dialect=self.dialect.render_dialect)
-                if key is not None:
-                    self._types[key] = type_sql
-        else:
+        # The same class with the same attributes renders the same. (SQLAlchemy's own
+        # _static_cache_key would do, but costs 5 us per type the first time.)
+        try:
+            key: object = (cls, *type_.__dict__.items())
+            type_sql = self._types.get(key)
+        except TypeError:  # an unhashable attribute: rendered each time
+            key, type_sql = None, None
+        if type_sql is None:
             type_sql = type_.compile(dialect=self.dialect.render_dialect)
-            if self._collect_enums:
-                self._collect_enum(type_)
+            if key is not None:
+                self._types[key] = type_sql
+        if self._collect_enums and cls not in _NO_ENUM_TYPES:
+            self._collect_enum(type_)
 
         default = autoincrement = None
         server_default = sa_column.server_default

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
 
 from sync_schema.dialects import dialect_for
+from sync_schema.from_models import snapshot_from_metadata
 from sync_schema.run import model_schemas, read_and_diff, read_both_sides
 
 
@@ -145,3 +146,30 @@ def test_a_real_difference_is_seen(dialect_name: str, pg_engine: sa.Engine, sqli
     md.tables["every_type"].append_column(sa.Column("added_later", sa.Integer))
     kinds = [(c.kind.value, c.table, c.name) for c in diff_live(engine, md)]
     assert kinds == [("missing_column", "every_type", "added_later")]
+
+
+class Lowercase(sa.types.TypeDecorator):
+    impl = sa.String
+    cache_ok = True
+
+
+def test_each_type_is_rendered_once_per_spelling_and_never_mixed_up() -> None:
+    """Types are rendered once per class and attributes: the same spelling is reused, a
+    different attribute (or a decorator around another length) never is."""
+    md = sa.MetaData()
+    sa.Table(
+        "t", md,
+        sa.Column("a", sa.String(10)), sa.Column("b", sa.String(20)), sa.Column("c", sa.String(10)),
+        sa.Column("d", sa.Numeric(5, 2)), sa.Column("e", sa.Numeric(6, 2)),
+        sa.Column("f", sa.DateTime(timezone=True)), sa.Column("g", sa.DateTime()),
+        sa.Column("h", Lowercase(30)), sa.Column("i", Lowercase(40)),
+        sa.Column("j", sa.Enum("x", "y", name="first_kind")), sa.Column("k", sa.Enum("x", "y", name="second_kind")),
+        sa.Column("l", pg.ARRAY(sa.Integer)), sa.Column("m", pg.ARRAY(sa.String(5))),
+    )
+    dialect = dialect_for(pg.psycopg2.dialect())
+    types = {c.name: c.type for c in snapshot_from_metadata([md], dialect).tables[("public", "t")].columns}
+    assert types == {
+        "a": "VARCHAR(10)", "b": "VARCHAR(20)", "c": "VARCHAR(10)", "d": "NUMERIC(5, 2)", "e": "NUMERIC(6, 2)",
+        "f": "TIMESTAMP WITH TIME ZONE", "g": "TIMESTAMP WITHOUT TIME ZONE", "h": "VARCHAR(30)", "i": "VARCHAR(40)",
+        "j": "first_kind", "k": "second_kind", "l": "INTEGER[]", "m": "VARCHAR(5)[]",
+    }
