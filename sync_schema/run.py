@@ -21,7 +21,7 @@ from .config import ALWAYS_EXCLUDED, Settings
 from .database import create_engine, is_lock_timeout, open_connection, parse_url, redact, scrub
 from .dialects import Dialect, dialect_for
 from .dialects.base import READ_LOCK_TIMEOUT
-from .diff import Change, Kind, diff_snapshots, table_signature
+from .diff import Change, Kind, diff_snapshots, in_sync, table_signature
 from .errors import DatabaseError, SyncError, describe_unexpected
 from .from_models import snapshot_from_metadata
 from .models import load_models
@@ -261,7 +261,9 @@ def read_both_sides(
             actual = dialect.read_catalog(catalog)
     finally:
         conn.commit()  # after the worker is done: end the read transaction (SQLite would block our own writes)
-    return dialect.respell_defaults(conn, desired, actual), actual
+    # Tables already in sync need no respelling: their defaults compare equal as they are.
+    differing = [key for key, table in desired.tables.items() if key in actual.tables and not in_sync(table, actual.tables[key], dialect)]
+    return dialect.respell_defaults(conn, desired, actual, differing), actual
 
 
 @contextmanager

@@ -14,10 +14,10 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from ..database import run_sql
-from ..snapshot import CheckConstraint, Column, EnumType, ForeignKey, Index, Snapshot, Table, UniqueConstraint
+from ..snapshot import CheckConstraint, Column, EnumType, ForeignKey, Index, Snapshot, Table, TableKey, UniqueConstraint
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Collection, Iterator
 
     from sqlalchemy.engine import Connection, Engine
     from sqlalchemy.engine import Dialect as SADialect
@@ -115,8 +115,11 @@ class Dialect:
         )
         return {keys[row.k]: row.n for row in run_sql(conn, sql)}
 
-    def respell_defaults(self, conn: Connection, desired: Snapshot, actual: Snapshot | None = None) -> Snapshot:
-        """The models' literal defaults spelled the way this database stores them."""
+    def respell_defaults(
+        self, conn: Connection, desired: Snapshot, actual: Snapshot | None = None, tables: Collection[TableKey] | None = None
+    ) -> Snapshot:
+        """The models' literal defaults spelled the way this database stores them, in
+        `tables` only if given (those that are not known to be in sync already)."""
         return desired
 
     # -- comparison keys -----------------------------------------------------------

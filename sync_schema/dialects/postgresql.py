@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import replace
 from functools import cache
 from importlib.resources import files
@@ -95,7 +95,9 @@ class PostgreSQLDialect(Dialect):
         }
         return Snapshot("postgresql", overview.current_schema or "public", frozenset(overview.schemas), tables, enums)
 
-    def respell_defaults(self, conn: Connection, desired: Snapshot, actual: Snapshot | None = None) -> Snapshot:
+    def respell_defaults(
+        self, conn: Connection, desired: Snapshot, actual: Snapshot | None = None, tables: Collection[TableKey] | None = None
+    ) -> Snapshot:
         """PostgreSQL stores a typed literal default in its type's canonical spelling
         (time '08:30' as '08:30:00', jsonb '{"a":[1]}' as '{"a": [1]}', boolean '0' as
         false). Ask the server to spell the models' literals the same way, all in one
@@ -109,7 +111,8 @@ class PostgreSQLDialect(Dialect):
 
         # (table key, column name) -> (literal text of default, of python_default, type to spell it as)
         candidates: dict[tuple[tuple[str, str], str], tuple[str | None, str | None, str]] = {}
-        for key, table in desired.tables.items():
+        for key in desired.tables if tables is None else tables:
+            table = desired.tables[key]
             existing = actual.tables.get(key) if actual else None
             for column in table.columns:
                 default, python_default = column.default, column.python_default
