@@ -68,6 +68,7 @@ class _ModelsCompiler:
         self._ddl = dialect.render_dialect.ddl_compiler(dialect.render_dialect, None)
         self._types: dict[object, str] = {}
         self._defaults: dict[object, str] = {}
+        self._literals: dict[object, str | None] = {}
         self._collect_enums = dialect.name == "postgresql"
         self._identity = dialect.supports_identity
 
@@ -154,13 +155,23 @@ class _ModelsCompiler:
         column_default = sa_column.default
         if column_default is not None and not isinstance(column_default, sa.Sequence):
             if getattr(column_default, "is_scalar", False) and isinstance(column_default.arg, _SCALAR_DEFAULT_TYPES):
-                python_default = _literal(column_default.arg, type_, self.dialect)
+                python_default = self._python_default_sql(column_default.arg, type_, key)
             else:
                 is_callable = True
         return Column(
             sa_column.name, type_sql, bool(sa_column.nullable), default, autoincrement,
             python_default, is_callable, rename_hint(sa_column),
         )
+
+    def _python_default_sql(self, value: object, type_: sa.types.TypeEngine, type_key: object) -> str | None:  # type: ignore[type-arg]
+        """A constant Python default as SQL, once per type and value (default=False or
+        default=0 on many columns is common)."""
+        if type_key is None:
+            return _literal(value, type_, self.dialect)
+        key = (type_key, type(value), repr(value))  # repr: Decimal("1.0") == Decimal("1.00"), yet they render apart
+        if key not in self._literals:
+            self._literals[key] = _literal(value, type_, self.dialect)
+        return self._literals[key]
 
     def _default_sql(self, arg: object) -> str:
         """A server default as create_all() renders it (it depends on the argument alone)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import decimal
 import enum
 
 import pytest
@@ -172,4 +173,18 @@ def test_each_type_is_rendered_once_per_spelling_and_never_mixed_up() -> None:
         "a": "VARCHAR(10)", "b": "VARCHAR(20)", "c": "VARCHAR(10)", "d": "NUMERIC(5, 2)", "e": "NUMERIC(6, 2)",
         "f": "TIMESTAMP WITH TIME ZONE", "g": "TIMESTAMP WITHOUT TIME ZONE", "h": "VARCHAR(30)", "i": "VARCHAR(40)",
         "j": "first_kind", "k": "second_kind", "l": "INTEGER[]", "m": "VARCHAR(5)[]",
+    }
+
+
+def test_python_defaults_are_rendered_once_per_type_and_value_and_never_mixed_up() -> None:
+    md = sa.MetaData()
+    sa.Table(
+        "t", md,
+        sa.Column("a", sa.Numeric(5, 2), default=decimal.Decimal("1.0")), sa.Column("b", sa.Numeric(5, 2), default=decimal.Decimal("1.00")),
+        sa.Column("c", sa.Boolean, default=True), sa.Column("d", sa.Integer, default=1), sa.Column("e", sa.Integer, default=1),
+        sa.Column("f", sa.String(5), default="x"), sa.Column("g", sa.String(5), default="y"), sa.Column("h", sa.String(5), default="x"),
+    )
+    columns = snapshot_from_metadata([md], dialect_for(pg.psycopg2.dialect())).tables[("public", "t")].columns
+    assert {c.name: c.python_default for c in columns} == {
+        "a": "1.0", "b": "1.00", "c": "true", "d": "1", "e": "1", "f": "'x'", "g": "'y'", "h": "'x'",
     }
