@@ -25,6 +25,11 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy.pool import NullPool
 
 from sync_schema import run as sync_run
+
+try:  # the read pipeline has its own module in newer checkouts
+    from sync_schema import read as sync_read
+except ImportError:
+    sync_read = sync_run
 from sync_schema.config import ALWAYS_EXCLUDED
 from sync_schema.dialects import Dialect, dialect_for
 from sync_schema.diff import Change, diff_snapshots
@@ -33,8 +38,8 @@ from sync_schema.snapshot import Snapshot
 
 import floor
 
-read_both_sides = getattr(sync_run, "read_both_sides", None)
-read_and_diff = getattr(sync_run, "read_and_diff", None)
+read_both_sides = getattr(sync_read, "read_both_sides", None)
+read_and_diff = getattr(sync_read, "read_and_diff", None)
 
 
 @dataclass
@@ -141,7 +146,7 @@ def differences(target: Target, metadata: sa.MetaData) -> list[Change]:
 def ours(target: Target, metadata: sa.MetaData) -> Measurement:
     """Exactly what --check does before planning: read both sides, then diff.
 
-    Newer sync_schema does both in `run.read_and_diff` (the catalog queries run on a worker
+    Newer sync_schema does both in `read.read_and_diff` (the catalog queries run on a worker
     thread while the models compile, then literal defaults are respelled by the server,
     then the diff, all with the cyclic GC paused); older versions had `read_both_sides`
     followed by `diff_snapshots`, or the three steps in sequence. Whichever this checkout
@@ -169,7 +174,7 @@ def ours_in_sequence(target: Target, metadata: sa.MetaData) -> Measurement:
     the same garbage-collector regime as the real read, where this checkout has one)."""
     dialect = dialect_for(target.engine.dialect)
     schemas = _schemas(metadata, dialect.default_schema)
-    gc_regime = getattr(sync_run, "paused_gc", nullcontext)
+    gc_regime = getattr(sync_read, "paused_gc", nullcontext)
     with target.connection() as conn, gc_regime():
         t0 = time.perf_counter()
         desired = snapshot_from_metadata([metadata], dialect, [])

@@ -111,7 +111,7 @@ def table_signature(table: Table, dialect: Dialect) -> tuple:  # type: ignore[ty
     only mean that the table is compared in full.)
 
     Worked out once per table and dialect, and kept on the table (the models' side is
-    done while the server still reads the catalog, see run.read_both_sides)."""
+    done while the server still reads the catalog, see read.read_both_sides)."""
     kept = table.__dict__.get("_signature")
     if kept is not None and kept[0] is dialect:
         return kept[1]  # type: ignore[no-any-return]

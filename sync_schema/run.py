@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import gc
-import queue
-import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable, Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -20,12 +16,11 @@ from .apply import ApplyOptions, StepResult, apply_plan
 from .config import ALWAYS_EXCLUDED, Settings
 from .database import create_engine, is_lock_timeout, open_connection, parse_url, redact, scrub
 from .dialects import Dialect, dialect_for
-from .dialects.base import READ_LOCK_TIMEOUT
-from .diff import Change, Kind, diff_snapshots, in_sync, table_signature
+from .diff import Change, Kind, diff_snapshots
 from .errors import DatabaseError, SyncError, describe_unexpected
-from .from_models import snapshot_from_metadata
 from .models import load_models
 from .plan import Plan, Policy, plan_changes, tables_to_count, tables_to_probe
+from .read import read_and_diff
 from .report import Reporter
 from .snapshot import Snapshot
 from .verify import Verification, verify
@@ -216,115 +211,6 @@ def model_schemas(metadatas: Iterable[sa.MetaData], dialect: Dialect) -> set[str
     if not dialect.supports_schemas:
         return {dialect.default_schema}
     return {dialect.default_schema} | {t.schema for md in metadatas for t in md.tables.values() if t.schema}
-
-
-def read_and_diff(
-    conn: Connection,
-    dialect: Dialect,
-    metadatas: Iterable[sa.MetaData],
-    schemas: set[str],
-    excluded: set[str],
-    warnings: list[str],
-    lock_timeout: float = READ_LOCK_TIMEOUT,
-) -> tuple[Snapshot, Snapshot, list[Change]]:
-    """What --check costs before planning: both snapshots, limited to `schemas` on the
-    models' side (the rest of the models is left alone), and the differences."""
-    with paused_gc():
-        desired, actual = read_both_sides(conn, dialect, metadatas, schemas, warnings, lock_timeout)
-        desired = desired.only(schemas)
-        return desired, actual, diff_snapshots(desired, actual, dialect, excluded)
-
-
-def read_both_sides(
-    conn: Connection,
-    dialect: Dialect,
-    metadatas: Iterable[sa.MetaData],
-    schemas: set[str],
-    warnings: list[str],
-    lock_timeout: float = READ_LOCK_TIMEOUT,
-) -> tuple[Snapshot, Snapshot]:
-    """The models' snapshot and the database's, read at the same time.
-
-    The catalog queries run on a worker thread, back to back (the driver releases the GIL
-    while the server works); meanwhile this thread compiles the models, then turns each
-    query's rows into the database's snapshot as they arrive. Then the models' literal
-    defaults are respelled by the server, where they need to be."""
-    try:
-        with paused_gc(), _quick_thread_switches(), ThreadPoolExecutor(max_workers=1) as pool:
-            catalog = dialect.fetch_catalog(conn, schemas, lock_timeout)
-            if dialect.fetch_in_background:
-                catalog = _Prefetched(pool, catalog)
-            desired = snapshot_from_metadata(list(metadatas), dialect, warnings)
-            for table in desired.tables.values():  # worked out now, while the server still reads the catalog
-                table_signature(table, dialect)
-                table.columns_by_name  # noqa: B018 - for the tables that differ
-            actual = dialect.read_catalog(catalog)
-    finally:
-        conn.commit()  # after the worker is done: end the read transaction (SQLite would block our own writes)
-    # Tables already in sync need no respelling: their defaults compare equal as they are.
-    differing = [key for key, table in desired.tables.items() if key in actual.tables and not in_sync(table, actual.tables[key], dialect)]
-    return dialect.respell_defaults(conn, desired, actual, differing), actual
-
-
-@contextmanager
-def _quick_thread_switches() -> Iterator[None]:
-    """The worker needs the GIL for a moment whenever a query returns (to turn its rows
-    into Python objects and send the next one); by default it waits up to 5 ms for this
-    thread to let go, each time. Measured at 1,000 tables: 0.5 ms makes the read 25% faster."""
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(min(interval, 0.0005))
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(interval)
-
-
-_END = object()
-
-
-class _Prefetched(Iterator[_T]):
-    """An iterator drained on a worker thread, its items handed over as they come."""
-
-    def __init__(self, pool: ThreadPoolExecutor, source: Iterator[_T]) -> None:
-        self._handoff: queue.SimpleQueue[tuple[object, BaseException | None]] = queue.SimpleQueue()
-        pool.submit(self._drain, source)
-
-    def _drain(self, source: Iterator[_T]) -> None:
-        try:
-            for item in source:
-                self._handoff.put((item, None))
-        except BaseException as exc:  # noqa: BLE001 - handed to the consuming thread, raised there
-            self._handoff.put((_END, exc))
-        else:
-            self._handoff.put((_END, None))
-
-    def __next__(self) -> _T:
-        item, error = self._handoff.get()
-        if error is not None:
-            raise error
-        if item is _END:
-            raise StopIteration
-        return item  # type: ignore[return-value]
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Both snapshots are tens of thousands of small, acyclic objects: the cyclic garbage
-    collector would scan them again and again while they are built and compared, and the
-    models' own objects (hundreds of thousands for a big app) with them, for nothing.
-
-    On the way out, everything alive is frozen (gc.freeze) instead of being scanned once
-    more: the models and snapshots live until the process ends anyway. That costs the few
-    hundred cyclic objects a run leaves behind (measured: no growth over 20 runs in one
-    process) and saves a collection that took longer than the diff."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.freeze()
-            gc.enable()
 
 
 def _count(n: int, noun: str) -> str:

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from sync_schema.run import _Prefetched
+from sync_schema.read import _Prefetched
 
 
 def test_items_arrive_in_order_and_are_produced_on_the_worker() -> None:

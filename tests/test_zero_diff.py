@@ -11,7 +11,8 @@ from sqlalchemy.dialects import postgresql as pg
 
 from sync_schema.dialects import dialect_for
 from sync_schema.from_models import snapshot_from_metadata
-from sync_schema.run import model_schemas, read_and_diff, read_both_sides
+from sync_schema.read import read_and_diff, read_both_sides
+from sync_schema.run import model_schemas
 
 
 class Mood(enum.Enum):

@@ -72,7 +72,7 @@ class PostgreSQLDialect(Dialect):
         yield overview
         params = {"schemas": sorted(set(overview.schemas) if schemas is None else set(overview.schemas) & schemas)}
         # The columns query, by far the longest, comes last: while it runs, the caller
-        # can already take in the other answers (see run.read_both_sides).
+        # can already take in the other answers (see read.read_both_sides).
         for name in ("enums", "constraints", "indexes", "columns"):
             yield conn.execute(_query(name), params).all()
 
