@@ -81,12 +81,7 @@ class PostgreSQLDialect(Dialect):
         self.server_version = overview.server_version
         enums = {(schema, name): EnumType(schema, name, tuple(labels)) for schema, name, labels in next(results)}
         # Grouped by table while the server still reads the columns.
-        constraint_rows: dict[TableKey, list[Any]] = {}
-        for row in next(results):
-            constraint_rows.setdefault((row[0], row[1]), []).append(row)
-        index_rows: dict[TableKey, list[Any]] = {}
-        for row in next(results):
-            index_rows.setdefault((row[0], row[1]), []).append(row)
+        constraint_rows, index_rows = _by_table(next(results)), _by_table(next(results))
 
         columns, attnames, estimates = _read_columns(next(results))
         tables = {
@@ -428,6 +423,14 @@ def _read_columns(rows: Sequence[Sequence]) -> tuple[dict[TableKey, list[Column]
         else:
             append(_new_tuple(Column, (name, type_, not not_null, default, None, *_NO_MODEL_FIELDS)))
     return columns, attnames, estimates
+
+
+def _by_table(rows: Iterable[Sequence[Any]]) -> dict[TableKey, list[Sequence[Any]]]:
+    """Rows whose first two fields are the schema and table name, grouped by table."""
+    grouped: dict[TableKey, list[Sequence[Any]]] = {}
+    for row in rows:
+        grouped.setdefault((row[0], row[1]), []).append(row)
+    return grouped
 
 
 _new_tuple = tuple.__new__
