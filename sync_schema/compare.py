@@ -10,11 +10,11 @@ import sqlalchemy as sa
 
 from .apply import StepResult
 from .config import ALWAYS_EXCLUDED
-from .database import create_engine, is_lock_timeout, open_connection, parse_url, redact, scrub
+from .database import catalog_lock_error, create_engine, is_lock_timeout, open_connection, parse_url, redact, scrub
 from .dialects import dialect_for
 from .dialects.base import READ_LOCK_TIMEOUT
 from .diff import diff_snapshots
-from .errors import ConfigError, DatabaseError, SyncError, describe_unexpected
+from .errors import ConfigError, SyncError, describe_unexpected
 from .plan import plan_changes
 from .run import RunResult
 from .snapshot import Snapshot
@@ -30,11 +30,7 @@ def inspect_url(url: sa.URL, schemas: set[str] | None, connect_timeout: float) -
             except sa.exc.DBAPIError as exc:
                 if not is_lock_timeout(exc):
                     raise
-                raise DatabaseError(
-                    f"reading the catalog of {redact(url)}: a table's lock was not available within {READ_LOCK_TIMEOUT:g} s "
-                    "(another session holds ACCESS EXCLUSIVE on it: a running migration or VACUUM FULL?)",
-                    "run again once it is done",
-                ) from None
+                raise catalog_lock_error(READ_LOCK_TIMEOUT, 1, "run again once it is done", redact(url)) from None
     finally:
         engine.dispose()
 

@@ -115,6 +115,17 @@ def is_lock_timeout(exc: sa.exc.DBAPIError) -> bool:
     return code in LOCK_TIMEOUT_CODES
 
 
+def catalog_lock_error(lock_timeout: float, attempts: int, hint: str, database: str | None = None) -> DatabaseError:
+    """The one line for a catalog read that gave up waiting for a table's lock."""
+    of = f" of {database}" if database else ""
+    times = f", {attempts} times" if attempts > 1 else ""
+    return DatabaseError(
+        f"reading the catalog{of}: a table's lock was not available within {lock_timeout:g} s{times} "
+        "(another session holds ACCESS EXCLUSIVE on it: a running migration or VACUUM FULL?); nothing was changed",
+        hint,
+    )
+
+
 @contextmanager
 def open_connection(engine: Engine, connect_timeout: float) -> Iterator[sa.Connection]:
     """A connection, or a DatabaseError that says in one line why there is none."""

@@ -14,10 +14,10 @@ from sqlalchemy.engine import Connection, Engine
 from . import __version__
 from .apply import ApplyOptions, StepResult, apply_plan
 from .config import ALWAYS_EXCLUDED, Settings
-from .database import create_engine, is_lock_timeout, open_connection, parse_url, redact, scrub
+from .database import catalog_lock_error, create_engine, is_lock_timeout, open_connection, parse_url, redact, scrub
 from .dialects import Dialect, dialect_for
 from .diff import Change, Kind, diff_snapshots
-from .errors import DatabaseError, SyncError, describe_unexpected
+from .errors import SyncError, describe_unexpected
 from .models import load_models
 from .plan import Plan, Policy, plan_changes, tables_to_count, tables_to_probe
 from .read import read_and_diff
@@ -188,7 +188,7 @@ def _sync_database(engine: Engine, settings: Settings, metadatas, reporter: Repo
 def _retry_lock_timeouts(read: Callable[[], _T], settings: Settings, reporter: Reporter) -> _T:
     """Run a catalog read, again after a pause if a table's lock was not to be had in
     time; in the end, one line that says who is in the way. Nothing waits unbounded."""
-    delay = 0.5
+    delay = ApplyOptions.backoff  # the same pauses as a DDL step's retries
     for attempt in range(1, settings.lock_attempts + 1):
         try:
             return read()
@@ -199,11 +199,7 @@ def _retry_lock_timeouts(read: Callable[[], _T], settings: Settings, reporter: R
                 reporter.info(f"a table's lock was not available within {settings.lock_timeout:g} s; reading the catalog again in {delay:g} s")
                 time.sleep(delay)
                 delay *= 2
-    raise DatabaseError(
-        f"reading the catalog: a table's lock was not available within {settings.lock_timeout:g} s, {settings.lock_attempts} times "
-        "(another session holds ACCESS EXCLUSIVE on it: a running migration or VACUUM FULL?); nothing was changed",
-        "run again once it is done, or raise --lock-timeout",
-    )
+    raise catalog_lock_error(settings.lock_timeout, settings.lock_attempts, "run again once it is done, or raise --lock-timeout")
 
 
 def model_schemas(metadatas: Iterable[sa.MetaData], dialect: Dialect) -> set[str]:
