@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from .dialects import Dialect
+from .signature import in_sync, table_signature, unequal_columns
 from .snapshot import Column, ForeignKey, Index, Snapshot, Table
 
 
@@ -97,44 +98,6 @@ def diff_snapshots(
     return changes
 
 
-def in_sync(desired: Table, actual: Table, dialect: Dialect) -> bool:
-    """Whether the two sides of a table certainly have nothing to report (equal signatures;
-    a column more or less needs no signature to tell)."""
-    return len(desired.columns) == len(actual.columns) and table_signature(desired, dialect) == table_signature(actual, dialect)
-
-
-def table_signature(table: Table, dialect: Dialect) -> tuple:  # type: ignore[type-arg]
-    """Everything `_diff_table` compares, normalized the way it compares it, in one value
-    that compares at C speed. Equal signatures mean no difference: most tables of a
-    deployed app, whose full comparison is then skipped. (Not the converse: column order,
-    the spelling of index expressions and unnamed objects are kept, so unequal signatures
-    only mean that the table is compared in full.)
-
-    Worked out once per table and dialect, and kept on the table (the models' side is
-    done while the server still reads the catalog, see read.read_both_sides)."""
-    kept = table.__dict__.get("_signature")
-    if kept is not None and kept[0] is dialect:
-        return kept[1]  # type: ignore[no-any-return]
-    type_keys, default_keys = dialect.type_keys, dialect.default_keys
-    signature = (
-        tuple([
-            (c.name, type_keys[c.type], c.nullable, c.autoincrement is not None,
-             None if c.autoincrement else default_keys[c.default_as_stored or c.default])
-            for c in table.columns
-        ]),
-        frozenset([(ix.name, ix.expressions, ix.unique, ix.where is None, ix.method or None, ix.valid) for ix in table.indexes])
-        if table.indexes else _NONE,
-        frozenset([frozenset(u.columns) for u in table.uniques]) if table.uniques else _NONE,
-        frozenset([fk[1:] for fk in table.foreign_keys]) if table.foreign_keys else _NONE,  # all but the name, as compared
-        frozenset([c.name for c in table.checks]) if table.checks else _NONE,
-    )
-    object.__setattr__(table, "_signature", (dialect, signature))
-    return signature
-
-
-_NONE: frozenset[object] = frozenset()
-
-
 def _diff_enums(desired: Snapshot, actual: Snapshot) -> list[Change]:
     changes = []
     for key, enum in desired.enums.items():
@@ -159,10 +122,30 @@ def _diff_table(desired: Table, actual: Table, dialect: Dialect) -> list[Change]
     def change(kind: Kind, name: str | None, want: object, have: object, detail: str = "") -> None:
         changes.append(Change(kind, desired.schema, desired.name, name, want, have, detail))
 
+    # The signatures, part by part, tell what is equal without comparing it again: the
+    # columns whose entries the database has too, a kind of index or constraint whose
+    # set is the same on both sides. What is left is compared in full.
+    unequal = unequal_columns(desired, actual, dialect)
+    if unequal or len(actual.columns) > len(desired.columns):
+        _diff_columns(desired, actual, dialect, unequal, change)
+    want, have = table_signature(desired, dialect), table_signature(actual, dialect)
+    if want[1] != have[1]:
+        _diff_indexes(desired, actual, change)
+    if want[2] != have[2]:
+        _diff_uniques(desired, actual, change)
+    if want[3] != have[3]:
+        _diff_foreign_keys(desired, actual, change)
+    if want[4] != have[4]:
+        _diff_checks(desired, actual, change)
+    return changes
+
+
+def _diff_columns(desired: Table, actual: Table, dialect: Dialect, unequal: tuple[Column, ...], change) -> None:  # type: ignore[no-untyped-def]
+    """The columns not known to be equal, one by one, and the database's extra columns."""
     renamed_away: set[str] = set()
     missing: list[Column] = []
     actual_columns, desired_columns = actual.columns_by_name, desired.columns_by_name
-    for column in desired.columns:
+    for column in unequal:
         existing = actual_columns.get(column.name)
         if existing is None:
             old = column.renamed_from
@@ -173,10 +156,11 @@ def _diff_table(desired: Table, actual: Table, dialect: Dialect) -> list[Change]
             else:
                 missing.append(column)
                 continue
-        found = compare_columns(column, existing, dialect)
-        if found:
-            changes += [Change(kind, desired.schema, desired.name, column.name, column, existing, detail) for kind, detail in found]
-    extra = [c for c in actual.columns if c.name not in desired_columns and c.name not in renamed_away]
+        for kind, detail in compare_columns(column, existing, dialect):
+            change(kind, column.name, column, existing, detail)
+    extra = []
+    if len(actual.columns) > len(desired.columns) - len(unequal):  # otherwise every column of the database is matched
+        extra = [c for c in actual.columns if c.name not in desired_columns and c.name not in renamed_away]
     if len(missing) == 1 and len(extra) == 1 and _compatible(missing[0], extra[0], dialect):
         # One column gone, one column new, same kind of data: most likely a rename that
         # the models did not declare. Adding the new column next to the old one's data
@@ -187,18 +171,6 @@ def _diff_table(desired: Table, actual: Table, dialect: Dialect) -> list[Change]
             change(Kind.MISSING_COLUMN, column.name, column, None)
         for column in extra:
             change(Kind.EXTRA_COLUMN, column.name, None, column)
-
-    # Most tables have few or none of each kind: each comparison below is skipped
-    # outright when neither side has anything of its kind.
-    if desired.indexes or actual.indexes:
-        _diff_indexes(desired, actual, change)
-    if desired.uniques or actual.uniques:
-        _diff_uniques(desired, actual, change)
-    if desired.foreign_keys or actual.foreign_keys:
-        _diff_foreign_keys(desired, actual, change)
-    if desired.checks or actual.checks:
-        _diff_checks(desired, actual, change)
-    return changes
 
 
 def _diff_uniques(desired: Table, actual: Table, change) -> None:  # type: ignore[no-untyped-def]

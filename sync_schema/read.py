@@ -22,8 +22,9 @@ from sqlalchemy.engine import Connection
 
 from .dialects import Dialect
 from .dialects.base import READ_LOCK_TIMEOUT
-from .diff import Change, diff_snapshots, in_sync, table_signature
+from .diff import Change, diff_snapshots
 from .from_models import snapshot_from_metadata
+from .signature import in_sync, table_signature
 from .snapshot import Snapshot
 
 _T = TypeVar("_T")

@@ -7,7 +7,8 @@ import pytest
 from sqlalchemy.dialects import postgresql
 
 from sync_schema.dialects import dialect_for
-from sync_schema.diff import _diff_table, table_signature
+from sync_schema.diff import _diff_table
+from sync_schema.signature import table_signature
 from sync_schema.snapshot import CheckConstraint, Column, ForeignKey, Index, Table, UniqueConstraint
 
 BASE = Table(

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from ..database import run_sql
+from ..signature import unequal_columns
 from ..snapshot import CheckConstraint, Column, EnumType, ForeignKey, Index, Snapshot, Table, TableKey, UniqueConstraint
 from .base import READ_LOCK_TIMEOUT, Dialect, _wrapped_in_parens
 
@@ -109,11 +110,13 @@ class PostgreSQLDialect(Dialect):
         for key in desired.tables if tables is None else tables:
             table = desired.tables[key]
             existing = actual.tables.get(key) if actual else None
-            for column in table.columns:
+            if existing is None:
+                continue  # nothing to compare with: every column is added as the models spell it
+            for column in unequal_columns(table, existing, self):  # the rest is equal as it is
                 default, python_default = column.default, column.python_default
                 if not ((default is not None and "'" in default) or (python_default is not None and "'" in python_default)):
                     continue  # the common case, kept cheap: no default, or a function call
-                existing_column = existing.column(column.name) if existing else None
+                existing_column = existing.column(column.name)
                 if existing_column is None:
                     continue  # nothing to compare with: the column is added as the models spell it
                 if existing_column.default == default:

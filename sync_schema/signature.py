@@ -1,0 +1,66 @@
+"""What compares equal, worked out once as a value: a table's signature.
+
+The differ compares types and defaults through the dialect's normalization, which costs
+microseconds per column. A signature holds everything the differ compares, normalized,
+in one tuple that compares at C speed, so that most of a deployed app's tables (in sync)
+and most columns of the rest are recognized as equal without being compared again.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .snapshot import Column, Table
+
+if TYPE_CHECKING:
+    from .dialects import Dialect
+
+# A signature: (one entry per column, then the sets of indexes, uniques, foreign keys and checks).
+Signature = tuple[tuple[tuple[object, ...], ...], frozenset, frozenset, frozenset, frozenset]  # type: ignore[type-arg]
+
+
+def table_signature(table: Table, dialect: Dialect) -> Signature:
+    """Everything the differ compares in a table, normalized the way it compares it.
+    Equal signatures mean no difference, and so does each equal part (a column's entry,
+    a kind of index or constraint). Not the converse: column order, the spelling of index
+    expressions and unnamed objects are kept, so what is unequal is compared in full.
+
+    Worked out once per table and dialect, and kept on the table (the models' side is
+    done while the server still reads the catalog, see read.read_both_sides)."""
+    kept = table.__dict__.get("_signature")
+    if kept is not None and kept[0] is dialect:
+        return kept[1]  # type: ignore[no-any-return]
+    type_keys, default_keys = dialect.type_keys, dialect.default_keys
+    signature = (
+        tuple([
+            (c.name, type_keys[c.type], c.nullable, c.autoincrement is not None,
+             None if c.autoincrement else default_keys[c.default_as_stored or c.default])
+            for c in table.columns
+        ]),
+        frozenset([(ix.name, ix.expressions, ix.unique, ix.where is None, ix.method or None, ix.valid) for ix in table.indexes])
+        if table.indexes else _NONE,
+        frozenset([frozenset(u.columns) for u in table.uniques]) if table.uniques else _NONE,
+        frozenset([fk[1:] for fk in table.foreign_keys]) if table.foreign_keys else _NONE,  # all but the name, as compared
+        frozenset([c.name for c in table.checks]) if table.checks else _NONE,
+    )
+    object.__setattr__(table, "_signature", (dialect, signature))
+    return signature
+
+
+_NONE: frozenset[object] = frozenset()
+
+
+def in_sync(desired: Table, actual: Table, dialect: Dialect) -> bool:
+    """Whether the two sides of a table certainly have nothing to report (equal signatures;
+    a column more or less needs no signature to tell)."""
+    return len(desired.columns) == len(actual.columns) and table_signature(desired, dialect) == table_signature(actual, dialect)
+
+
+def unequal_columns(desired: Table, actual: Table, dialect: Dialect) -> tuple[Column, ...]:
+    """The desired columns that the actual table lacks as they are: missing, renamed or
+    different. The others need no comparison (and no respelling of their defaults)."""
+    want, have = table_signature(desired, dialect)[0], table_signature(actual, dialect)[0]
+    if want[: len(have)] == have:  # the usual drift: columns added at the end of a model
+        return desired.columns[len(have) :]
+    have_entries = set(have)
+    return tuple([column for column, entry in zip(desired.columns, want, strict=True) if entry not in have_entries])
