@@ -1,4 +1,4 @@
-"""PostgreSQL: catalog inspection in five set-based queries, type spelling, DDL, lock bounds."""
+"""PostgreSQL: catalog inspection in four set-based queries, type spelling, DDL, lock bounds."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import replace
 from functools import cache
 from importlib.resources import files
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -59,7 +60,7 @@ def _query(name: str) -> sa.TextClause:
 class PostgreSQLDialect(Dialect):
     name = "postgresql"
     default_schema = "public"
-    queries_per_inspect = 5
+    queries_per_inspect = 4
     fetch_in_background = True  # psycopg2 and psycopg connections may be used from any thread, one at a time
 
     def __init__(self, sa_dialect) -> None:  # type: ignore[no-untyped-def]
@@ -74,13 +75,13 @@ class PostgreSQLDialect(Dialect):
         params = {"schemas": sorted(set(overview.schemas) if schemas is None else set(overview.schemas) & schemas)}
         # The columns query, by far the longest, comes last: while it runs, the caller
         # can already take in the other answers (see read.read_both_sides).
-        for name in ("enums", "constraints", "indexes", "columns"):
-            yield conn.execute(_query(name), params).all()
+        for name in ("constraints", "indexes", "columns"):
+            yield _fetch_tuples(conn, _query(name), params)
 
     def read_catalog(self, results: Iterator[Any]) -> Snapshot:
         overview = next(results)
         self.server_version = overview.server_version
-        enums = {(schema, name): EnumType(schema, name, tuple(labels)) for schema, name, labels in next(results)}
+        enums = {(schema, name): EnumType(schema, name, tuple(labels)) for schema, name, labels in overview.enums or ()}
         # Grouped by table while the server still reads the columns.
         constraint_rows, index_rows = _by_table(next(results)), _by_table(next(results))
 
@@ -428,12 +429,32 @@ def _read_columns(rows: Sequence[Sequence]) -> tuple[dict[TableKey, list[Column]
     return columns, attnames, estimates
 
 
+def _fetch_tuples(conn: Connection, statement: sa.TextClause, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """All rows as the driver makes them: plain tuples. SQLAlchemy's Row objects would
+    double the cost of taking in the columns query's rows (9 ms more at 1,000 tables),
+    and the rows are only ever unpacked by position."""
+    result = conn.execute(statement, params)
+    try:
+        return result.cursor.fetchall()  # type: ignore[no-any-return]
+    finally:
+        result.close()
+
+
 def _by_table(rows: Iterable[Sequence[Any]]) -> dict[TableKey, list[Sequence[Any]]]:
-    """Rows whose first two fields are the schema and table name, grouped by table."""
+    """Rows whose first three fields are the schema, the table and the object's name,
+    grouped by table and sorted by name: the queries leave the order to the server (a
+    sort there costs more than here, where it is done before the columns arrive), and a
+    report should not depend on it."""
     grouped: dict[TableKey, list[Sequence[Any]]] = {}
     for row in rows:
         grouped.setdefault((row[0], row[1]), []).append(row)
+    for group in grouped.values():
+        if len(group) > 1:
+            group.sort(key=_by_name)
     return grouped
+
+
+_by_name = itemgetter(2)
 
 
 _new_tuple = tuple.__new__

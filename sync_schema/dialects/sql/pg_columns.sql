@@ -1,8 +1,8 @@
 -- Every column of every ordinary or partitioned table in the schemas, in one pass.
-SELECT n.nspname::text AS schema_name,
-       c.relname::text AS table_name,
+SELECT n.nspname AS schema_name,
+       c.relname AS table_name,
        c.reltuples::bigint AS row_estimate,
-       a.attname::text AS column_name,
+       a.attname AS column_name,
        a.attnum AS attnum,
        format_type(a.atttypid, a.atttypmod) AS column_type,
        a.attnotnull AS not_null,

@@ -1,13 +1,14 @@
 -- Primary keys, unique, foreign key and check constraints. Columns come as attribute
 -- numbers in declared order, named from the columns query (cheaper than a subquery per row).
-SELECT n.nspname::text AS schema_name,
-       c.relname::text AS table_name,
-       con.conname::text AS name,
+-- Unsorted and uncast: rows are grouped and sorted by the reader, names come as str anyway.
+SELECT n.nspname AS schema_name,
+       c.relname AS table_name,
+       con.conname AS name,
        con.contype::text AS kind,
-       con.conkey::int2[] AS keys,
-       rn.nspname::text AS ref_schema,
-       rc.relname::text AS ref_table,
-       con.confkey::int2[] AS ref_keys,
+       con.conkey AS keys,
+       rn.nspname AS ref_schema,
+       rc.relname AS ref_table,
+       con.confkey AS ref_keys,
        -- Referenced columns are named from the columns query when their table was
        -- inspected too; only a reference into another schema is named here.
        CASE WHEN con.contype = 'f' AND NOT (rn.nspname = ANY(:schemas)) THEN ARRAY(
@@ -28,4 +29,3 @@ LEFT JOIN pg_namespace rn ON rn.oid = rc.relnamespace
 WHERE con.contype IN ('p', 'u', 'f', 'c')
   AND c.relkind IN ('r', 'p')
   AND n.nspname = ANY(:schemas)
-ORDER BY n.nspname, c.relname, con.conname

@@ -1,11 +1,12 @@
 -- Indexes that are not the backing index of a primary key, unique or exclusion constraint.
 -- Key columns come as attribute numbers (named from the columns query); expressions as SQL.
-SELECT n.nspname::text AS schema_name,
-       t.relname::text AS table_name,
-       i.relname::text AS name,
+-- Unsorted and uncast: rows are grouped and sorted by the reader, names come as str anyway.
+SELECT n.nspname AS schema_name,
+       t.relname AS table_name,
+       i.relname AS name,
        ix.indisunique AS is_unique,
        ix.indisvalid AS is_valid,
-       am.amname::text AS method,
+       am.amname AS method,
        pg_get_expr(ix.indpred, ix.indrelid, true) AS predicate,
        (ix.indkey::int2[])[0:ix.indnkeyatts - 1] AS keys,
        -- Expressions (key 0) only where there are some: pg_get_indexdef is costly per call.
@@ -24,4 +25,3 @@ WHERE t.relkind IN ('r', 'p')
   AND ix.indexrelid NOT IN (
       SELECT con.conindid FROM pg_constraint con WHERE con.contype IN ('p', 'u', 'x') AND con.conindid <> 0
   )
-ORDER BY n.nspname, t.relname, i.relname

@@ -1,9 +1,9 @@
--- Server facts and every non-system schema, and two settings for the rest of the read
--- transaction. JIT off: catalog queries are short, and a mis-estimated plan can cost more
--- in JIT compilation than in execution (seen: 0.5 s of 0.6 s). A lock timeout: spelling
--- out a CHECK constraint or an index predicate or expression opens its table, and behind
--- another session's ACCESS EXCLUSIVE lock (a migration, VACUUM FULL) that would wait
--- for as long as the lock is held.
+-- Server facts, every non-system schema and its enum types, and two settings for the rest
+-- of the read transaction. JIT off: catalog queries are short, and a mis-estimated plan
+-- can cost more in JIT compilation than in execution (seen: 0.5 s of 0.6 s). A lock
+-- timeout: spelling out a CHECK constraint or an index predicate or expression opens its
+-- table, and behind another session's ACCESS EXCLUSIVE lock (a migration, VACUUM FULL)
+-- that would wait for as long as the lock is held.
 SELECT set_config('jit', 'off', true) AS jit,
        set_config('lock_timeout', :lock_timeout, true) AS lock_timeout,
        current_schema() AS current_schema,
@@ -12,4 +12,13 @@ SELECT set_config('jit', 'off', true) AS jit,
            SELECT nspname::text FROM pg_namespace
            WHERE nspname NOT LIKE 'pg\_%' AND nspname <> 'information_schema'
            ORDER BY nspname
-       ) AS schemas
+       ) AS schemas,
+       -- Enum types as [schema, name, [labels in sort order]]: JSON, because an array of
+       -- arrays must be rectangular; in this row, because a query more is a round trip more.
+       (SELECT json_agg(json_build_array(n.nspname, t.typname, ARRAY(
+                   SELECT e.enumlabel FROM pg_enum e WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder
+               )) ORDER BY n.nspname, t.typname)
+        FROM pg_type t
+        JOIN pg_namespace n ON n.oid = t.typnamespace
+        WHERE t.typtype = 'e' AND n.nspname NOT LIKE 'pg\_%' AND n.nspname <> 'information_schema'
+       ) AS enums
