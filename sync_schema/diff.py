@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from .dialects import Dialect
-from .signature import in_sync, table_signature, unequal_columns
+from .signature import in_sync, match_columns, table_signature
 from .snapshot import Column, ForeignKey, Index, Snapshot, Table
 
 
@@ -125,8 +125,11 @@ def _diff_table(desired: Table, actual: Table, dialect: Dialect) -> list[Change]
     # The signatures, part by part, tell what is equal without comparing it again: the
     # columns whose entries the database has too, a kind of index or constraint whose
     # set is the same on both sides. What is left is compared in full.
-    unequal = unequal_columns(desired, actual, dialect)
-    if unequal or len(actual.columns) > len(desired.columns):
+    unequal, appended = match_columns(desired, actual, dialect)
+    if appended:
+        for column in unequal:
+            change(Kind.MISSING_COLUMN, column.name, column, None)
+    elif unequal or len(actual.columns) > len(desired.columns):
         _diff_columns(desired, actual, dialect, unequal, change)
     want, have = table_signature(desired, dialect), table_signature(actual, dialect)
     if want[1] != have[1]:

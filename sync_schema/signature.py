@@ -8,7 +8,7 @@ and most columns of the rest are recognized as equal without being compared agai
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from .snapshot import Column, Table
 
@@ -19,20 +19,23 @@ if TYPE_CHECKING:
 Signature = tuple[tuple[tuple[object, ...], ...], frozenset, frozenset, frozenset, frozenset]  # type: ignore[type-arg]
 
 
-def table_signature(table: Table, dialect: Dialect) -> Signature:
+def table_signature(table: Table, dialect: Dialect, column_entries: tuple[tuple[object, ...], ...] | None = None) -> Signature:
     """Everything the differ compares in a table, normalized the way it compares it.
     Equal signatures mean no difference, and so does each equal part (a column's entry,
     a kind of index or constraint). Not the converse: column order, the spelling of index
     expressions and unnamed objects are kept, so what is unequal is compared in full.
 
     Worked out once per table and dialect, and kept on the table (the models' side is
-    done while the server still reads the catalog, see read.read_both_sides)."""
+    done while the server still reads the catalog, see read.read_both_sides). A catalog
+    reader may hand in the column entries it built in its row loop (PostgreSQL's does: a
+    second pass over the columns cost as much again), spelled as below: (name, type key,
+    nullable, numbered by the database, default key or None if numbered)."""
     kept = table.__dict__.get("_signature")
     if kept is not None and kept[0] is dialect:
         return kept[1]  # type: ignore[no-any-return]
     type_keys, default_keys = dialect.type_keys, dialect.default_keys
     signature = (
-        tuple([
+        column_entries if column_entries is not None else tuple([
             (c.name, type_keys[c.type], c.nullable, c.autoincrement is not None,
              None if c.autoincrement else default_keys[c.default_as_stored or c.default])
             for c in table.columns
@@ -56,11 +59,18 @@ def in_sync(desired: Table, actual: Table, dialect: Dialect) -> bool:
     return len(desired.columns) == len(actual.columns) and table_signature(desired, dialect) == table_signature(actual, dialect)
 
 
-def unequal_columns(desired: Table, actual: Table, dialect: Dialect) -> tuple[Column, ...]:
-    """The desired columns that the actual table lacks as they are: missing, renamed or
-    different. The others need no comparison (and no respelling of their defaults)."""
+class ColumnMatch(NamedTuple):
+    """How a table's desired columns match the actual table's."""
+
+    unequal: tuple[Column, ...]  # the desired columns the actual table lacks as they are: missing, renamed or different
+    appended: bool  # they are new columns after all of the actual table's, which match: nothing else to compare
+
+
+def match_columns(desired: Table, actual: Table, dialect: Dialect) -> ColumnMatch:
+    """Which desired columns need comparing (and respelling of their defaults): only
+    those whose signature entries the actual table lacks."""
     want, have = table_signature(desired, dialect)[0], table_signature(actual, dialect)[0]
     if want[: len(have)] == have:  # the usual drift: columns added at the end of a model
-        return desired.columns[len(have) :]
+        return ColumnMatch(desired.columns[len(have) :], True)
     have_entries = set(have)
-    return tuple([column for column, entry in zip(desired.columns, want, strict=True) if entry not in have_entries])
+    return ColumnMatch(tuple([column for column, entry in zip(desired.columns, want, strict=True) if entry not in have_entries]), False)

@@ -8,12 +8,12 @@ from dataclasses import replace
 from functools import cache
 from importlib.resources import files
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import sqlalchemy as sa
 
 from ..database import run_sql
-from ..signature import unequal_columns
+from ..signature import match_columns, table_signature
 from ..snapshot import CheckConstraint, Column, EnumType, ForeignKey, Index, Snapshot, Table, TableKey, UniqueConstraint
 from .base import READ_LOCK_TIMEOUT, Dialect, _wrapped_in_parens
 
@@ -85,11 +85,11 @@ class PostgreSQLDialect(Dialect):
         # Grouped by table while the server still reads the columns.
         constraint_rows, index_rows = _by_table(next(results)), _by_table(next(results))
 
-        columns, attnames, estimates = _read_columns(next(results))
-        tables = {
-            key: _table(key, table_columns, estimates[key], attnames, constraint_rows.get(key, ()), index_rows.get(key, ()))
-            for key, table_columns in columns.items()
-        }
+        read = _read_columns(next(results), self.type_keys, self.default_keys)
+        tables = {}
+        for key, table_columns in read.columns.items():
+            table = tables[key] = _table(key, table_columns, read.estimates[key], read.attnames, constraint_rows.get(key, ()), index_rows.get(key, ()))
+            table_signature(table, self, tuple(read.entries[key]))
         return Snapshot("postgresql", overview.current_schema or "public", frozenset(overview.schemas), tables, enums)
 
     def respell_defaults(
@@ -113,7 +113,10 @@ class PostgreSQLDialect(Dialect):
             existing = actual.tables.get(key) if actual else None
             if existing is None:
                 continue  # nothing to compare with: every column is added as the models spell it
-            for column in unequal_columns(table, existing, self):  # the rest is equal as it is
+            unequal, appended = match_columns(table, existing, self)
+            if appended:
+                continue  # new columns only: added as the models spell them, the rest is equal as it is
+            for column in unequal:
                 default, python_default = column.default, column.python_default
                 if not ((default is not None and "'" in default) or (python_default is not None and "'" in python_default)):
                     continue  # the common case, kept cheap: no default, or a function call
@@ -396,25 +399,25 @@ def _short_name(name: str) -> str:
     return name[:63]
 
 
-def _read_columns(rows: Sequence[Sequence]) -> tuple[dict[TableKey, list[Column]], dict[TableKey, dict[int, str]], dict[TableKey, int | None]]:  # type: ignore[type-arg]
-    """Columns by table, column names by attribute number (to name constraint and index
-    keys) and row estimates, from the columns query. This loop runs once per column of
-    the database, so it is kept to the bone: rows come grouped by table, a table's lists
-    are looked up once, when its first row arrives, and each Column is built directly
-    as a tuple (a NamedTuple's generated __new__ fills its defaults in Python)."""
-    columns: dict[TableKey, list[Column]] = {}
-    attnames: dict[TableKey, dict[int, str]] = {}
-    estimates: dict[TableKey, int | None] = {}
+def _read_columns(rows: Sequence[Sequence], type_keys: dict[str, str], default_keys: dict[str | None, str | None]) -> _ColumnsRead:  # type: ignore[type-arg]
+    """Columns by table, their signature entries (see signature.table_signature), column
+    names by attribute number (to name constraint and index keys) and row estimates, from
+    the columns query. This loop runs once per column of the database, so it is kept to
+    the bone: rows come grouped by table, a table's lists are looked up once, when its
+    first row arrives, and each Column is built directly as a tuple (a NamedTuple's
+    generated __new__ fills its defaults in Python)."""
+    read = _ColumnsRead({}, {}, {}, {})
     current_schema = current_table = None
-    append = [].append
+    append = add_entry = [].append
     names: dict[int, str] = {}
     for schema, table, estimate, name, attnum, type_, not_null, default, identity, generated in rows:
         if table != current_table or schema != current_schema:
             current_schema, current_table = schema, table
             key = (schema, table)
-            append = columns.setdefault(key, []).append
-            names = attnames.setdefault(key, {})
-            estimates[key] = estimate if estimate >= 0 else None
+            append = read.columns.setdefault(key, []).append
+            add_entry = read.entries.setdefault(key, []).append
+            names = read.attnames.setdefault(key, {})
+            read.estimates[key] = estimate if estimate >= 0 else None
         if name is None:
             continue  # a table without columns
         names[attnum] = name
@@ -422,11 +425,21 @@ def _read_columns(rows: Sequence[Sequence]) -> tuple[dict[TableKey, list[Column]
             continue  # generated columns are the database's business, as on the models' side
         if identity:
             append(_new_tuple(Column, (name, type_, not not_null, default, "identity_always" if identity == "a" else "identity", *_NO_MODEL_FIELDS)))
+            add_entry((name, type_keys[type_], not not_null, True, None))
         elif default is not None and default[:8] == "nextval(" and _SERIAL_DEFAULT.match(default):
             append(_new_tuple(Column, (name, type_, not not_null, None, "serial", *_NO_MODEL_FIELDS)))
+            add_entry((name, type_keys[type_], not not_null, True, None))
         else:
             append(_new_tuple(Column, (name, type_, not not_null, default, None, *_NO_MODEL_FIELDS)))
-    return columns, attnames, estimates
+            add_entry((name, type_keys[type_], not not_null, False, default_keys[default]))
+    return read
+
+
+class _ColumnsRead(NamedTuple):
+    columns: dict[TableKey, list[Column]]
+    entries: dict[TableKey, list[tuple[object, ...]]]  # signature entries, one per column
+    attnames: dict[TableKey, dict[int, str]]
+    estimates: dict[TableKey, int | None]
 
 
 def _fetch_tuples(conn: Connection, statement: sa.TextClause, params: dict[str, Any]) -> list[tuple[Any, ...]]:
