@@ -32,7 +32,7 @@ def snapshot_from_metadata(
     compiler = _ModelsCompiler(dialect, warnings if warnings is not None else [])
     tables: dict[tuple[str, str], Table] = {}
     for metadata in metadatas:
-        for sa_table in metadata.sorted_tables:
+        for sa_table in metadata.tables.values():  # not sorted_tables: 9 ms at 1,000 tables, and only new tables need an order (plan.py)
             schema = sa_table.schema or dialect.default_schema
             if sa_table.schema and not dialect.supports_schemas:
                 compiler.warnings.append(f"{sa_table.fullname}: {dialect.name} has no schemas; table skipped")

@@ -166,7 +166,7 @@ class _Planner:
     def _new_tables(self, changes: list[Change]) -> None:
         available = set(self.actual.tables)
         deferred: list[tuple[Change, Table, ForeignKey]] = []
-        for change in changes:
+        for change in _referenced_first(changes):
             table = change.desired
             assert isinstance(table, Table)
             inline = []
@@ -456,3 +456,35 @@ def _type_change_hazards(old: str, new: str) -> tuple[str, ...]:
     if old_m and (new == "text" or (new_m and (not new_m.group(2) or (old_m.group(2) and int(new_m.group(2)) >= int(old_m.group(2)))))):
         return ("takes an ACCESS EXCLUSIVE lock briefly (metadata only)",)
     return ("rewrites the table under an ACCESS EXCLUSIVE lock", "may fail on or truncate existing values")
+
+
+def _referenced_first(changes: list[Change]) -> list[Change]:
+    """New tables in an order where a table referenced by another new one's foreign key
+    comes first, so that the key can be part of CREATE TABLE; otherwise the models'
+    order. In a cycle, one key must wait: its table is created first, the key added after.
+    (A depth-first walk kept on an explicit stack: a chain of new tables can be longer
+    than Python's recursion limit.)"""
+    by_key = {(c.schema, c.table): c for c in changes}
+    refs = {
+        key: [ref for fk in change.desired.foreign_keys if (ref := (fk.ref_schema, fk.ref_table)) in by_key and ref != key]  # type: ignore[union-attr]
+        for key, change in by_key.items()
+    }
+    ordered: list[Change] = []
+    placed: set[tuple[str, str | None]] = set()
+    for root in by_key:
+        if root in placed:
+            continue
+        on_path = {root}
+        stack = [(root, iter(refs[root]))]
+        while stack:
+            key, pending = stack[-1]
+            ref = next(pending, None)
+            if ref is None:
+                stack.pop()
+                on_path.discard(key)
+                placed.add(key)
+                ordered.append(by_key[key])
+            elif ref not in placed and ref not in on_path:  # on the path: a cycle, this key waits
+                on_path.add(ref)
+                stack.append((ref, iter(refs[ref])))
+    return ordered

@@ -253,3 +253,27 @@ sa.Table("invoices", metadata, sa.Column("id", sa.Integer, primary_key=True),
     execute_script(pg_engine, "ALTER TABLE billing.invoices DROP CONSTRAINT invoices_account_code_fkey")
     code, out = run_sync("--database-url", pg_url, "--models", models, "--schemas", "billing", "--check")
     assert code == 1 and "add foreign key billing.invoices.account_code -> accounts" in out, out
+
+
+def test_new_tables_are_created_referenced_first_whatever_the_models_order(app_dir: Path, pg_url: str, pg_engine: sa.Engine) -> None:
+    """The models' tables are read in declaration order; the planner puts a new table that
+    another new table references first, so that the foreign key goes into CREATE TABLE.
+    Only a cycle needs its keys added afterwards."""
+    models = write_models(app_dir, '''
+import sqlalchemy as sa
+metadata = sa.MetaData()
+sa.Table("lines", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("order_id", sa.ForeignKey("orders.id")))
+sa.Table("orders", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("customer_id", sa.ForeignKey("customers.id")))
+sa.Table("customers", metadata, sa.Column("id", sa.Integer, primary_key=True))
+sa.Table("eggs", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("hen_id", sa.ForeignKey("hens.id")))
+sa.Table("hens", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("egg_id", sa.ForeignKey("eggs.id", use_alter=True)))
+''')
+    code, out = run_sync("--database-url", pg_url, "--models", models)
+    assert code == 0, out
+    created = [line.split("create table ", 1)[1].split(":")[0] for line in out.splitlines() if "create table " in line]
+    assert created.index("customers") < created.index("orders") < created.index("lines"), out
+    added_later = [line for line in out.splitlines() if "add foreign key" in line]
+    assert len(added_later) == 1 and ("hens -> eggs" in added_later[0] or "eggs -> hens" in added_later[0]), out
+    with pg_engine.connect() as conn:
+        keys = conn.execute(sa.text("SELECT count(*) FROM pg_constraint WHERE contype = 'f'")).scalar()
+    assert keys == 4
