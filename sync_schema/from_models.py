@@ -126,8 +126,11 @@ class _ModelsCompiler:
         cls = type(type_)
         # The same class with the same attributes renders the same. (SQLAlchemy's own
         # _static_cache_key would do, but costs 5 us per type the first time.)
+        attributes = type_.__dict__
+        if "dispatch" in attributes:  # a SchemaType's (Boolean, Enum) own event dispatcher: it renders nothing
+            attributes = {name: value for name, value in attributes.items() if name != "dispatch"}
         try:
-            key: object = (cls, *type_.__dict__.items())
+            key: object = (cls, *attributes.items())
             type_sql = self._types.get(key)
         except TypeError:  # an unhashable attribute: rendered each time
             key, type_sql = None, None

@@ -167,6 +167,8 @@ def test_each_type_is_rendered_once_per_spelling_and_never_mixed_up() -> None:
         sa.Column("h", Lowercase(30)), sa.Column("i", Lowercase(40)),
         sa.Column("j", sa.Enum("x", "y", name="first_kind")), sa.Column("k", sa.Enum("x", "y", name="second_kind")),
         sa.Column("l", pg.ARRAY(sa.Integer)), sa.Column("m", pg.ARRAY(sa.String(5))),
+        sa.Column("n", sa.Boolean()), sa.Column("o", sa.Boolean(create_constraint=True, name="o_is_bool")),
+        sa.Column("p", sa.Enum("x", "y", name="first_kind", schema="other")),
     )
     dialect = dialect_for(pg.psycopg2.dialect())
     types = {c.name: c.type for c in snapshot_from_metadata([md], dialect).tables[("public", "t")].columns}
@@ -174,6 +176,7 @@ def test_each_type_is_rendered_once_per_spelling_and_never_mixed_up() -> None:
         "a": "VARCHAR(10)", "b": "VARCHAR(20)", "c": "VARCHAR(10)", "d": "NUMERIC(5, 2)", "e": "NUMERIC(6, 2)",
         "f": "TIMESTAMP WITH TIME ZONE", "g": "TIMESTAMP WITHOUT TIME ZONE", "h": "VARCHAR(30)", "i": "VARCHAR(40)",
         "j": "first_kind", "k": "second_kind", "l": "INTEGER[]", "m": "VARCHAR(5)[]",
+        "n": "BOOLEAN", "o": "BOOLEAN", "p": "other.first_kind",
     }
 
 
