@@ -22,9 +22,9 @@ from sqlalchemy.engine import Connection
 
 from .dialects import Dialect
 from .dialects.base import READ_LOCK_TIMEOUT
-from .diff import Change, diff_snapshots
+from .diff import Change, Kind, diff_snapshots
 from .from_models import snapshot_from_metadata
-from .signature import in_sync, table_signature
+from .signature import table_signature
 from .snapshot import Snapshot
 
 _T = TypeVar("_T")
@@ -40,11 +40,22 @@ def read_and_diff(
     lock_timeout: float = READ_LOCK_TIMEOUT,
 ) -> tuple[Snapshot, Snapshot, list[Change]]:
     """What --check costs before planning: both snapshots, limited to `schemas` on the
-    models' side (the rest of the models is left alone), and the differences."""
+    models' side (the rest of the models is left alone), and the differences.
+
+    Where a default differs, the server may only store a literal in its own spelling
+    ('08:30' as '08:30:00'): the models' literals of those tables are respelled by the
+    server, and the tables compared again. Other tables need no respelling, and a
+    database in sync costs no query for it."""
     with paused_gc():
         desired, actual = read_both_sides(conn, dialect, metadatas, schemas, warnings, lock_timeout)
         desired = desired.only(schemas)
-        return desired, actual, diff_snapshots(desired, actual, dialect, excluded)
+        changes = diff_snapshots(desired, actual, dialect, excluded)
+        mismatched = {(c.schema, c.table) for c in changes if c.kind is Kind.DEFAULT_MISMATCH and c.table is not None}
+        if mismatched:
+            respelled = dialect.respell_defaults(conn, desired, actual, mismatched)
+            if respelled is not desired:
+                desired, changes = respelled, diff_snapshots(respelled, actual, dialect, excluded)
+        return desired, actual, changes
 
 
 def read_both_sides(
@@ -59,8 +70,7 @@ def read_both_sides(
 
     The catalog queries run on a worker thread, back to back (the driver releases the GIL
     while the server works); meanwhile this thread compiles the models, then turns each
-    query's rows into the database's snapshot as they arrive. Then the models' literal
-    defaults are respelled by the server, where they need to be."""
+    query's rows into the database's snapshot as they arrive."""
     try:
         with paused_gc(), _quick_thread_switches(), ThreadPoolExecutor(max_workers=1) as pool:
             catalog = dialect.fetch_catalog(conn, schemas, lock_timeout)
@@ -73,9 +83,7 @@ def read_both_sides(
             actual = dialect.read_catalog(catalog)
     finally:
         conn.commit()  # after the worker is done: end the read transaction (SQLite would block our own writes)
-    # Tables already in sync need no respelling: their defaults compare equal as they are.
-    differing = [key for key, table in desired.tables.items() if key in actual.tables and not in_sync(table, actual.tables[key], dialect)]
-    return dialect.respell_defaults(conn, desired, actual, differing), actual
+    return desired, actual
 
 
 @contextmanager
