@@ -73,19 +73,19 @@ class PostgreSQLDialect(Dialect):
         overview = conn.execute(_query("overview"), {"lock_timeout": f"{max(1, round(lock_timeout * 1000))}ms"}).one()
         yield overview
         params = {"schemas": sorted(set(overview.schemas) if schemas is None else set(overview.schemas) & schemas)}
-        # The columns query, by far the longest, comes last: while it runs, the caller
-        # can already take in the other answers (see read.read_both_sides).
-        for name in ("constraints", "indexes", "columns"):
+        # The columns query, by far the longest, comes first: it runs while the caller
+        # compiles the models, and the caller takes in its rows while the constraints and
+        # indexes queries run (see read.read_both_sides). Columns last left this thread
+        # idle, then the caller alone with all the rows: measured 5-10% slower.
+        for name in ("columns", "constraints", "indexes"):
             yield _fetch_tuples(conn, _query(name), params)
 
     def read_catalog(self, results: Iterator[Any]) -> Snapshot:
         overview = next(results)
         self.server_version = overview.server_version
         enums = {(schema, name): EnumType(schema, name, tuple(labels)) for schema, name, labels in overview.enums or ()}
-        # Grouped by table while the server still reads the columns.
-        constraint_rows, index_rows = _by_table(next(results)), _by_table(next(results))
-
         read = _read_columns(next(results), self.type_keys, self.default_keys)
+        constraint_rows, index_rows = _by_table(next(results)), _by_table(next(results))
         tables = {}
         for key, table_columns in read.columns.items():
             table = tables[key] = _table(key, table_columns, read.estimates[key], read.attnames, constraint_rows.get(key, ()), index_rows.get(key, ()))
