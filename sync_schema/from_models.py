@@ -13,6 +13,7 @@ from sqlalchemy.sql.elements import False_, TextClause, True_
 from sqlalchemy.sql.schema import DefaultClause
 
 from .dialects import Dialect
+from .signature import table_signature
 from .snapshot import CheckConstraint, Column, EnumType, ForeignKey, Index, Snapshot, Table, UniqueConstraint
 
 log = logging.getLogger(__name__)
@@ -74,14 +75,23 @@ class _ModelsCompiler:
 
     def table(self, sa_table: sa.Table, schema: str) -> Table:
         columns = []
+        # Each column's signature entry (see signature.table_signature) is worked out while
+        # the column is at hand: a second pass over tens of thousands of columns costs
+        # as much again, in cache misses more than in work.
+        entries = []
+        type_keys, default_keys = self.dialect.type_keys, self.dialect.default_keys
         numbered = sa_table.autoincrement_column  # a property that walks the key: read once per table
         for sa_column in sa_table.columns:
             if sa_column.computed is not None:
                 continue  # generated columns are the database's business
             try:
-                columns.append(self.column(sa_column, sa_column is numbered))
+                column = self.column(sa_column, sa_column is numbered)
             except sa.exc.CompileError as exc:
                 self.warnings.append(f"{sa_table.fullname}.{sa_column.name}: {exc}; column skipped")
+                continue
+            columns.append(column)
+            name, type_sql, nullable, default, autoincrement = column[:5]
+            entries.append((name, type_keys[type_sql], nullable, autoincrement is not None, None if autoincrement else default_keys[default]))
 
         indexes = sa_table.indexes
         constraints = sa_table.constraints
@@ -108,7 +118,7 @@ class _ModelsCompiler:
             elif isinstance(constraint, sa.CheckConstraint):
                 checks.append(CheckConstraint(name, _sql(constraint.sqltext, self.dialect)))
         pk = sa_table.primary_key
-        return Table(
+        table = Table(
             schema,
             sa_table.name,
             tuple(columns),
@@ -120,6 +130,8 @@ class _ModelsCompiler:
             tuple(checks),
             renamed_from=rename_hint(sa_table),
         )
+        table_signature(table, self.dialect, tuple(entries))
+        return table
 
     def column(self, sa_column: sa.Column, is_autoincrement_column: bool) -> Column:  # type: ignore[type-arg]
         type_ = sa_column.type

@@ -24,7 +24,6 @@ from .dialects import Dialect
 from .dialects.base import READ_LOCK_TIMEOUT
 from .diff import Change, Kind, diff_snapshots
 from .from_models import snapshot_from_metadata
-from .signature import table_signature
 from .snapshot import Snapshot
 
 _T = TypeVar("_T")
@@ -76,10 +75,7 @@ def read_both_sides(
             catalog = dialect.fetch_catalog(conn, schemas, lock_timeout)
             if dialect.fetch_in_background:
                 catalog = _Prefetched(pool, catalog)
-            desired = snapshot_from_metadata(list(metadatas), dialect, warnings)
-            for table in desired.tables.values():  # worked out now, while the server still reads the catalog
-                table_signature(table, dialect)
-                table.columns_by_name  # noqa: B018 - for the tables that differ
+            desired = snapshot_from_metadata(list(metadatas), dialect, warnings)  # signatures included
             actual = dialect.read_catalog(catalog)
     finally:
         conn.commit()  # after the worker is done: end the read transaction (SQLite would block our own writes)

@@ -11,6 +11,7 @@ from sqlalchemy.dialects import postgresql
 
 from sync_schema.dialects import dialect_for
 from sync_schema.diff import _diff_table
+from sync_schema.from_models import snapshot_from_metadata
 from sync_schema.signature import table_signature
 from sync_schema.snapshot import CheckConstraint, Column, ForeignKey, Index, Table, UniqueConstraint
 
@@ -120,3 +121,28 @@ def test_the_catalog_readers_column_entries_are_the_signatures_own(pg_engine: sa
         worked_out_again = table_signature(replace(table), dialect)  # a copy: nothing kept on it
         assert read_by_the_reader == worked_out_again, table.name
     assert len(table_signature(snapshot.tables[("public", "kinds")], dialect)[0]) == 11  # the generated column is left out
+
+
+def test_the_models_column_entries_are_the_signatures_own() -> None:
+    """The models' compiler builds each column's signature entry as it compiles the
+    column; it must be the very entry table_signature works out from the Column."""
+    md = sa.MetaData()
+    sa.Table(
+        "kinds", md,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("big", sa.BigInteger, sa.Identity(always=True)),
+        sa.Column("name", sa.String(40), nullable=False, server_default="x"),
+        sa.Column("price", sa.Numeric(10, 2), server_default=sa.text("0")),
+        sa.Column("created", sa.DateTime(timezone=True), server_default=sa.func.now()),
+        sa.Column("touched", sa.DateTime, server_default=sa.text("CURRENT_TIMESTAMP")),  # compared as now()
+        sa.Column("flag", sa.Boolean, default=False),
+        sa.Column("feeling", sa.Enum("sad", "ok", name="mood"), server_default="ok"),
+        sa.Column("doubled", sa.Integer, sa.Computed("id * 2")),
+        sa.Column("plain", sa.Text),
+    )
+    sa.Table("links", md, sa.Column("kind_id", sa.ForeignKey("kinds.id"), primary_key=True), sa.Column("rank", sa.SmallInteger, primary_key=True))
+    dialect = dialect_for(postgresql.psycopg2.dialect())
+    snapshot = snapshot_from_metadata([md], dialect)
+    for table in snapshot.tables.values():
+        assert table_signature(table, dialect) == table_signature(replace(table), dialect), table.name
+    assert len(table_signature(snapshot.tables[("public", "kinds")], dialect)[0]) == 9  # the computed column is left out
