@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from .dialects import Dialect
-from .signature import in_sync, match_columns, table_signature
+from .signature import Signature, match_columns, table_signature
 from .snapshot import Column, ForeignKey, Index, Snapshot, Table
 
 
@@ -89,8 +89,12 @@ def diff_snapshots(
             changes.append(Change(Kind.RENAME_TABLE, key[0], key[1], None, table, existing, f"renamed from {old_key[1]}"))
         if existing is None:
             changes.append(Change(Kind.MISSING_TABLE, key[0], key[1], None, table))
-        elif not in_sync(table, existing, dialect):
-            changes += _diff_table(table, existing, dialect)
+            continue
+        signatures = (table_signature(table, dialect), table_signature(existing, dialect))
+        # Equal signatures: nothing to report, the usual case. (A column more or less needs
+        # no comparison to tell, and the comparison is what _diff_table starts with.)
+        if len(table.columns) != len(existing.columns) or signatures[0] != signatures[1]:
+            changes += _diff_table(table, existing, dialect, signatures)
 
     for key, table in actual.tables.items():
         if key[0] in desired.schemas and key not in desired.tables and key not in renamed_away and not is_excluded(*key):
@@ -116,7 +120,7 @@ def _diff_enums(desired: Snapshot, actual: Snapshot) -> list[Change]:
     return changes
 
 
-def _diff_table(desired: Table, actual: Table, dialect: Dialect) -> list[Change]:
+def _diff_table(desired: Table, actual: Table, dialect: Dialect, signatures: tuple[Signature, Signature] | None = None) -> list[Change]:
     changes: list[Change] = []
 
     def change(kind: Kind, name: str | None, want: object, have: object, detail: str = "") -> None:
@@ -125,13 +129,13 @@ def _diff_table(desired: Table, actual: Table, dialect: Dialect) -> list[Change]
     # The signatures, part by part, tell what is equal without comparing it again: the
     # columns whose entries the database has too, a kind of index or constraint whose
     # set is the same on both sides. What is left is compared in full.
-    unequal, appended = match_columns(desired, actual, dialect)
+    want, have = signatures or (table_signature(desired, dialect), table_signature(actual, dialect))
+    unequal, appended = match_columns(desired, actual, dialect, (want, have))
     if appended:
         for column in unequal:
             change(Kind.MISSING_COLUMN, column.name, column, None)
     elif unequal or len(actual.columns) > len(desired.columns):
         _diff_columns(desired, actual, dialect, unequal, change)
-    want, have = table_signature(desired, dialect), table_signature(actual, dialect)
     if want[1] != have[1]:
         _diff_indexes(desired, actual, change)
     if want[2] != have[2]:

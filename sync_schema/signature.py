@@ -53,12 +53,6 @@ def table_signature(table: Table, dialect: Dialect, column_entries: tuple[tuple[
 _NONE: frozenset[object] = frozenset()
 
 
-def in_sync(desired: Table, actual: Table, dialect: Dialect) -> bool:
-    """Whether the two sides of a table certainly have nothing to report (equal signatures;
-    a column more or less needs no signature to tell)."""
-    return len(desired.columns) == len(actual.columns) and table_signature(desired, dialect) == table_signature(actual, dialect)
-
-
 class ColumnMatch(NamedTuple):
     """How a table's desired columns match the actual table's."""
 
@@ -66,11 +60,13 @@ class ColumnMatch(NamedTuple):
     appended: bool  # they are new columns after all of the actual table's, which match: nothing else to compare
 
 
-def match_columns(desired: Table, actual: Table, dialect: Dialect) -> ColumnMatch:
+def match_columns(desired: Table, actual: Table, dialect: Dialect, signatures: tuple[Signature, Signature] | None = None) -> ColumnMatch:
     """Which desired columns need comparing (and respelling of their defaults): only
-    those whose signature entries the actual table lacks."""
-    want, have = table_signature(desired, dialect)[0], table_signature(actual, dialect)[0]
-    if want[: len(have)] == have:  # the usual drift: columns added at the end of a model
-        return ColumnMatch(desired.columns[len(have) :], True)
-    have_entries = set(have)
-    return ColumnMatch(tuple([column for column, entry in zip(desired.columns, want, strict=True) if entry not in have_entries]), False)
+    those whose signature entries the actual table lacks. `signatures`: both tables',
+    where the caller has them at hand."""
+    want, have = signatures or (table_signature(desired, dialect), table_signature(actual, dialect))
+    want_columns, have_columns = want[0], have[0]
+    if want_columns[: len(have_columns)] == have_columns:  # the usual drift: columns added at the end of a model
+        return ColumnMatch(desired.columns[len(have_columns) :], True)
+    have_entries = set(have_columns)
+    return ColumnMatch(tuple([column for column, entry in zip(desired.columns, want_columns, strict=True) if entry not in have_entries]), False)
