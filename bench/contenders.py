@@ -147,8 +147,8 @@ def ours(target: Target, metadata: sa.MetaData) -> Measurement:
     """Exactly what --check does before planning: read both sides, then diff.
 
     Newer sync_schema does both in `read.read_and_diff` (the catalog queries run on a worker
-    thread while the models compile, then literal defaults are respelled by the server,
-    then the diff, all with the cyclic GC paused); older versions had `read_both_sides`
+    thread while the models compile, then the diff, then literal defaults respelled by the
+    server where a default differs, all with the cyclic GC paused); older versions had `read_both_sides`
     followed by `diff_snapshots`, or the three steps in sequence. Whichever this checkout
     has is timed.
     """

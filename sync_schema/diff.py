@@ -165,7 +165,7 @@ def _diff_columns(desired: Table, actual: Table, dialect: Dialect, unequal: tupl
                 continue
         for kind, detail in compare_columns(column, existing, dialect):
             change(kind, column.name, column, existing, detail)
-    extra = []
+    extra: list[Column] = []
     if len(actual.columns) > len(desired.columns) - len(unequal):  # otherwise every column of the database is matched
         extra = [c for c in actual.columns if c.name not in desired_columns and c.name not in renamed_away]
     if len(missing) == 1 and len(extra) == 1 and _compatible(missing[0], extra[0], dialect):

@@ -43,8 +43,9 @@ def read_and_diff(
 
     Where a default differs, the server may only store a literal in its own spelling
     ('08:30' as '08:30:00'): the models' literals of those tables are respelled by the
-    server, and the tables compared again. Other tables need no respelling, and a
-    database in sync costs no query for it."""
+    server, and the snapshots compared once more (the other tables' signatures are kept,
+    so that costs little). Other tables need no respelling, and a database in sync costs
+    no query for it."""
     with paused_gc():
         desired, actual = read_both_sides(conn, dialect, metadatas, schemas, warnings, lock_timeout)
         desired = desired.only(schemas)
