@@ -423,15 +423,17 @@ def _read_columns(rows: Sequence[Sequence], type_keys: dict[str, str], default_k
         names[attnum] = name
         if generated:
             continue  # generated columns are the database's business, as on the models' side
+        nullable = not not_null
+        # Column's fields in order; the last five only the models' side fills.
         if identity:
-            append(_new_tuple(Column, (name, type_, not not_null, default, "identity_always" if identity == "a" else "identity", *_NO_MODEL_FIELDS)))
-            add_entry((name, type_keys[type_], not not_null, True, None))
+            append(_new_tuple(Column, (name, type_, nullable, default, "identity_always" if identity == "a" else "identity", None, False, None, None, None)))
+            add_entry((name, type_keys[type_], nullable, True, None))
         elif default is not None and default[:8] == "nextval(" and _SERIAL_DEFAULT.match(default):
-            append(_new_tuple(Column, (name, type_, not not_null, None, "serial", *_NO_MODEL_FIELDS)))
-            add_entry((name, type_keys[type_], not not_null, True, None))
+            append(_new_tuple(Column, (name, type_, nullable, None, "serial", None, False, None, None, None)))
+            add_entry((name, type_keys[type_], nullable, True, None))
         else:
-            append(_new_tuple(Column, (name, type_, not not_null, default, None, *_NO_MODEL_FIELDS)))
-            add_entry((name, type_keys[type_], not not_null, False, default_keys[default]))
+            append(_new_tuple(Column, (name, type_, nullable, default, None, None, False, None, None, None)))
+            add_entry((name, type_keys[type_], nullable, False, default_keys[default]))
     return read
 
 
@@ -471,8 +473,6 @@ _by_name = itemgetter(2)
 
 
 _new_tuple = tuple.__new__
-# Column's fields that only the models' side fills (python_default ... python_default_as_stored).
-_NO_MODEL_FIELDS = (None, False, None, None, None)
 
 
 def _table(
