@@ -18,6 +18,7 @@ from .snapshot import CheckConstraint, Column, EnumType, ForeignKey, Index, Snap
 
 log = logging.getLogger(__name__)
 
+_new_tuple = tuple.__new__
 # Python defaults that can become a constant DEFAULT on a new column.
 _SCALAR_DEFAULT_TYPES = (bool, int, float, str, decimal.Decimal, enum.Enum)
 
@@ -70,6 +71,7 @@ class _ModelsCompiler:
         self._types: dict[object, str] = {}
         self._defaults: dict[object, str] = {}
         self._literals: dict[object, str | None] = {}
+        self._type_keys, self._default_keys = dialect.type_keys, dialect.default_keys
         self._collect_enums = dialect.name == "postgresql"
         self._identity = dialect.supports_identity
 
@@ -79,19 +81,17 @@ class _ModelsCompiler:
         # the column is at hand: a second pass over tens of thousands of columns costs
         # as much again, in cache misses more than in work.
         entries = []
-        type_keys, default_keys = self.dialect.type_keys, self.dialect.default_keys
         numbered = sa_table.autoincrement_column  # a property that walks the key: read once per table
         for sa_column in sa_table.columns:
             if sa_column.computed is not None:
                 continue  # generated columns are the database's business
             try:
-                column = self.column(sa_column, sa_column is numbered)
+                column, entry = self.column(sa_column, sa_column is numbered)
             except sa.exc.CompileError as exc:
                 self.warnings.append(f"{sa_table.fullname}.{sa_column.name}: {exc}; column skipped")
                 continue
             columns.append(column)
-            name, type_sql, nullable, default, autoincrement = column[:5]
-            entries.append((name, type_keys[type_sql], nullable, autoincrement is not None, None if autoincrement else default_keys[default]))
+            entries.append(entry)
 
         indexes = sa_table.indexes
         constraints = sa_table.constraints
@@ -133,7 +133,8 @@ class _ModelsCompiler:
         table_signature(table, self.dialect, tuple(entries))
         return table
 
-    def column(self, sa_column: sa.Column, is_autoincrement_column: bool) -> Column:  # type: ignore[type-arg]
+    def column(self, sa_column: sa.Column, is_autoincrement_column: bool) -> tuple[Column, tuple[object, ...]]:  # type: ignore[type-arg]
+        """The column, and its signature entry (see signature.table_signature)."""
         type_ = sa_column.type
         cls = type(type_)
         # The same class with the same attributes renders the same. (SQLAlchemy's own
@@ -173,10 +174,13 @@ class _ModelsCompiler:
                 python_default = self._python_default_sql(column_default.arg, type_, key)
             else:
                 is_callable = True
-        return Column(
-            sa_column.name, type_sql, bool(sa_column.nullable), default, autoincrement,
-            python_default, is_callable, rename_hint(sa_column),
-        )
+        name, nullable = sa_column.name, bool(sa_column.nullable)
+        renamed_from = rename_hint(sa_column) if "info" in sa_column.__dict__ else None  # (reading .info would create it)
+        # Built as a plain tuple: a NamedTuple's own __new__ is Python code, and this runs
+        # once per column of the models. The fields in order; the last two are respelling's.
+        column = _new_tuple(Column, (name, type_sql, nullable, default, autoincrement, python_default, is_callable, renamed_from, None, None))
+        entry = (name, self._type_keys[type_sql], nullable, autoincrement is not None, None if autoincrement else self._default_keys[default])
+        return column, entry
 
     def _python_default_sql(self, value: object, type_: sa.types.TypeEngine, type_key: object) -> str | None:  # type: ignore[type-arg]
         """A constant Python default as SQL, once per type and value (default=False or
