@@ -18,7 +18,6 @@ from .snapshot import CheckConstraint, Column, EnumType, ForeignKey, Index, Snap
 
 log = logging.getLogger(__name__)
 
-_new_tuple = tuple.__new__
 # Python defaults that can become a constant DEFAULT on a new column.
 _SCALAR_DEFAULT_TYPES = (bool, int, float, str, decimal.Decimal, enum.Enum)
 
@@ -53,6 +52,9 @@ _NO_ENUM_TYPES = frozenset({
     sa.Numeric, sa.Float, sa.Double, sa.Date, sa.DateTime, sa.Time, sa.Interval, sa.LargeBinary, sa.JSON, sa.Uuid,
     sa.VARCHAR, sa.CHAR, sa.TEXT, sa.INTEGER, sa.BIGINT, sa.SMALLINT, sa.BOOLEAN, sa.NUMERIC, sa.TIMESTAMP,
 })
+
+
+_new_tuple = tuple.__new__  # a record built from a tuple of its fields, without the NamedTuple's Python-level __new__
 
 
 class _ModelsCompiler:

@@ -25,11 +25,12 @@ def table_signature(table: Table, dialect: Dialect, column_entries: tuple[tuple[
     a kind of index or constraint). Not the converse: column order, the spelling of index
     expressions and unnamed objects are kept, so what is unequal is compared in full.
 
-    Worked out once per table and dialect, and kept on the table (the models' side is
-    done while the server still reads the catalog, see read.read_both_sides). A catalog
-    reader may hand in the column entries it built in its row loop (PostgreSQL's does: a
-    second pass over the columns cost as much again), spelled as below: (name, type key,
-    nullable, numbered by the database, default key or None if numbered)."""
+    Worked out once per table and dialect, and kept on the table. Whoever builds a table
+    may hand in the column entries it built along with the columns (the models' compiler
+    and PostgreSQL's catalog reader do: a second pass over tens of thousands of columns
+    cost as much again), spelled as below: (name, type key, nullable, numbered by the
+    database, default key or None if numbered). tests/test_signature.py checks both
+    against this function's own."""
     kept = table.__dict__.get("_signature")
     if kept is not None and kept[0] is dialect:
         return kept[1]  # type: ignore[no-any-return]
