@@ -192,3 +192,19 @@ def test_python_defaults_are_rendered_once_per_type_and_value_and_never_mixed_up
     assert {c.name: c.python_default for c in columns} == {
         "a": "1.0", "b": "1.00", "c": "true", "d": "1", "e": "1", "f": "'x'", "g": "'y'", "h": "'x'",
     }
+
+
+def test_enum_labels_are_read_whole_and_in_their_order(pg_engine: sa.Engine) -> None:
+    """Enum types come in the overview row as JSON: quotes, commas, braces and non-ASCII
+    letters in labels survive, and a value added BEFORE another is read in its place."""
+    with pg_engine.begin() as conn:
+        conn.exec_driver_sql("""CREATE TYPE awkward AS ENUM ('it''s', 'a,b', '{x}', 'naïve')""")
+        conn.exec_driver_sql("ALTER TYPE awkward ADD VALUE 'first' BEFORE 'it''s'")
+    md = sa.MetaData()
+    sa.Table("t", md, sa.Column("id", sa.Integer, primary_key=True), sa.Column("k", sa.Enum("first", "it's", "a,b", "{x}", "naïve", name="awkward")))
+    dialect = dialect_for(pg_engine.dialect)
+    with pg_engine.connect() as conn:
+        enums = dialect.inspect(conn, {"public"}).enums
+    assert enums[("public", "awkward")].values == ("first", "it's", "a,b", "{x}", "naïve")
+    md.create_all(pg_engine)  # the type exists: create_all leaves it, and the models agree with it
+    assert diff_live(pg_engine, md) == []
