@@ -262,11 +262,14 @@ def compare_columns(desired: Column, actual: Column, dialect: Dialect) -> list[t
             found.append((Kind.TYPE_MISMATCH, f"type {have_type} in the database, {want_type} in the models"))
     if desired.nullable != actual.nullable:
         found.append((Kind.NULLABLE_MISMATCH, "NULL allowed in the " + ("models" if desired.nullable else "database") + " only"))
-    if bool(desired.autoincrement) != bool(actual.autoincrement):
+    # Numbered by the database: an autoincrement key, or a default that is one spelled out.
+    numbering = dialect.numbering_defaults
+    want_numbered = bool(desired.autoincrement) or numbering[desired.default]
+    if want_numbered != (bool(actual.autoincrement) or numbering[actual.default]):
         found.append(
-            (Kind.DEFAULT_MISMATCH, "the database does not number new rows" if desired.autoincrement else "the database numbers new rows, the models do not")
+            (Kind.DEFAULT_MISMATCH, "the database does not number new rows" if want_numbered else "the database numbers new rows, the models do not")
         )
-    elif not desired.autoincrement:
+    elif not want_numbered:
         wanted = desired.default_as_stored or desired.default
         if wanted != actual.default:
             default_keys = dialect.default_keys

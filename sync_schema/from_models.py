@@ -73,7 +73,7 @@ class _ModelsCompiler:
         self._types: dict[object, str] = {}
         self._defaults: dict[object, str] = {}
         self._literals: dict[object, str | None] = {}
-        self._type_keys, self._default_keys = dialect.type_keys, dialect.default_keys
+        self._type_keys, self._default_keys, self._numbering_defaults = dialect.type_keys, dialect.default_keys, dialect.numbering_defaults
         self._collect_enums = dialect.name == "postgresql"
         self._identity = dialect.supports_identity
 
@@ -181,7 +181,8 @@ class _ModelsCompiler:
         # Built as a plain tuple: a NamedTuple's own __new__ is Python code, and this runs
         # once per column of the models. The fields in order; the last two are respelling's.
         column = _new_tuple(Column, (name, type_sql, nullable, default, autoincrement, python_default, is_callable, renamed_from, None, None))
-        entry = (name, self._type_keys[type_sql], nullable, autoincrement is not None, None if autoincrement else self._default_keys[default])
+        numbered = autoincrement is not None or self._numbering_defaults[default]
+        entry = (name, self._type_keys[type_sql], nullable, numbered, None if numbered else self._default_keys[default])
         return column, entry
 
     def _python_default_sql(self, value: object, type_: sa.types.TypeEngine, type_key: object) -> str | None:  # type: ignore[type-arg]

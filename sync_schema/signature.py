@@ -29,16 +29,16 @@ def table_signature(table: Table, dialect: Dialect, column_entries: tuple[tuple[
     may hand in the column entries it built along with the columns (the models' compiler
     and PostgreSQL's catalog reader do: a second pass over tens of thousands of columns
     cost as much again), spelled as below: (name, type key, nullable, numbered by the
-    database, default key or None if numbered). tests/test_signature.py checks both
-    against this function's own."""
+    database (an autoincrement key, or a default that is one spelled out), default key or
+    None if numbered). tests/test_signature.py checks both against this function's own."""
     kept = table.__dict__.get("_signature")
     if kept is not None and kept[0] is dialect:
         return kept[1]  # type: ignore[no-any-return]
-    type_keys, default_keys = dialect.type_keys, dialect.default_keys
+    type_keys, default_keys, numbering = dialect.type_keys, dialect.default_keys, dialect.numbering_defaults
     signature = (
         column_entries if column_entries is not None else tuple([
-            (c.name, type_keys[c.type], c.nullable, c.autoincrement is not None,
-             None if c.autoincrement else default_keys[c.default_as_stored or c.default])
+            (c.name, type_keys[c.type], c.nullable, (numbered := c.autoincrement is not None or numbering[c.default]),
+             None if numbered else default_keys[c.default_as_stored or c.default])
             for c in table.columns
         ]),
         frozenset([(ix.name, ix.expressions, ix.unique, ix.where is None, ix.method or None, ix.valid) for ix in table.indexes])

@@ -208,3 +208,23 @@ def test_enum_labels_are_read_whole_and_in_their_order(pg_engine: sa.Engine) -> 
     assert enums[("public", "awkward")].values == ("first", "it's", "a,b", "{x}", "naïve")
     md.create_all(pg_engine)  # the type exists: create_all leaves it, and the models agree with it
     assert diff_live(pg_engine, md) == []
+
+
+def test_serial_spelled_out_in_the_models_is_serial(pg_engine: sa.Engine) -> None:
+    """sqlacodegen writes a SERIAL key as server_default=text("nextval('t_id_seq'::regclass)"):
+    the database numbers new rows either way, so that is no difference. Where the database
+    does not number them, the models' nextval() is reported."""
+    with pg_engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE orders (id SERIAL PRIMARY KEY, ref INTEGER)")
+        conn.exec_driver_sql("CREATE SEQUENCE orders_ref_seq")
+    md = sa.MetaData()
+    sa.Table(
+        "orders", md,
+        sa.Column("id", sa.Integer, primary_key=True, server_default=sa.text("nextval('orders_id_seq'::regclass)")),
+        sa.Column("ref", sa.Integer, server_default=sa.text("nextval('orders_ref_seq')")),
+    )
+    changes = diff_live(pg_engine, md)
+    assert [(c.kind.value, c.name, c.detail) for c in changes] == [("default_mismatch", "ref", "the database does not number new rows")]
+    with pg_engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE orders ALTER COLUMN ref SET DEFAULT nextval('orders_ref_seq')")
+    assert diff_live(pg_engine, md) == []

@@ -62,6 +62,7 @@ class Dialect:
         # lot: each is worked out once, then read as a plain dict lookup (see type_key).
         self.type_keys: _Keys[str] = _Keys(self._normalize_type)
         self.default_keys: _Keys[str | None] = _Keys(lambda default: None if default is None else self._normalize_default(default))
+        self.numbering_defaults: _Keys[bool] = _Keys(self.numbers_rows)  # see numbers_rows
 
     @cached_property
     def render_dialect(self) -> SADialect:
@@ -133,6 +134,13 @@ class Dialect:
         """A normalized default: casts, case, parentheses and synonyms are not differences.
         (Hot loops read `self.default_keys[default]`.)"""
         return self.default_keys[default]
+
+    def numbers_rows(self, default: str | None) -> bool:
+        """Whether a column default makes the database number new rows itself, as an
+        autoincrement key does (PostgreSQL: nextval() of a sequence, what SERIAL stands
+        for). Models that spell SERIAL out, as sqlacodegen writes them, then compare equal
+        to it. (Hot loops read `self.numbering_defaults[default]`.)"""
+        return False
 
     def _normalize_type(self, type_: str) -> str:
         return " ".join(type_.lower().replace(", ", ",").split())

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
 
 _FK_ACTIONS = {"a": None, "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
-_SERIAL_DEFAULT = re.compile(r"^nextval\('[^']+'::regclass\)$")
+_SERIAL_DEFAULT = re.compile(r"^nextval\('[^']+'(::regclass)?\)$")  # the server always writes the cast; models may not
 _CAST = re.compile(r"^(?P<value>'(?:[^']|'')*'|\(.*\)|[^:()']+)::[\w\s.\"\[\]]+(\(\d+(,\s*\d+)?\))?(\[\])*$")
 _TYPE_ALIASES = {
     "varchar": "character varying",
@@ -205,6 +205,9 @@ class PostgreSQLDialect(Dialect):
 
     def autoincrement_kind(self, type_key: str) -> str | None:
         return "serial" if type_key in _SERIAL_TYPES else None
+
+    def numbers_rows(self, default: str | None) -> bool:
+        return default is not None and default[:8] == "nextval(" and _SERIAL_DEFAULT.match(default) is not None
 
     def _strip_casts(self, text: str) -> str:
         while True:
