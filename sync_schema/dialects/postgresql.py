@@ -84,7 +84,7 @@ class PostgreSQLDialect(Dialect):
         overview = next(results)
         self.server_version = overview.server_version
         enums = {(schema, name): EnumType(schema, name, tuple(labels)) for schema, name, labels in overview.enums or ()}
-        read = _read_columns(next(results), self.type_keys, self.default_keys)
+        read = _read_columns(next(results), self.type_keys, self.default_keys, self.numbering_defaults)
         constraint_rows, index_rows = _by_table(next(results)), _by_table(next(results))
         tables = {}
         for key, table_columns in read.columns.items():
@@ -402,7 +402,9 @@ def _short_name(name: str) -> str:
     return name[:63]
 
 
-def _read_columns(rows: Sequence[Sequence], type_keys: dict[str, str], default_keys: dict[str | None, str | None]) -> _ColumnsRead:  # type: ignore[type-arg]
+def _read_columns(
+    rows: Sequence[Sequence], type_keys: dict[str, str], default_keys: dict[str | None, str | None], numbering_defaults: dict[str | None, bool],  # type: ignore[type-arg]
+) -> _ColumnsRead:
     """Columns by table, their signature entries (see signature.table_signature), column
     names by attribute number (to name constraint and index keys) and row estimates, from
     the columns query. This loop runs once per column of the database, so it is kept to
@@ -431,7 +433,7 @@ def _read_columns(rows: Sequence[Sequence], type_keys: dict[str, str], default_k
         if identity:
             append(_new_tuple(Column, (name, type_, nullable, default, "identity_always" if identity == "a" else "identity", None, False, None, None, None)))
             add_entry((name, type_keys[type_], nullable, True, None))
-        elif default is not None and default[:8] == "nextval(" and _SERIAL_DEFAULT.match(default):
+        elif numbering_defaults[default]:  # nextval() of a sequence: SERIAL, spelled out by the server
             append(_new_tuple(Column, (name, type_, nullable, None, "serial", None, False, None, None, None)))
             add_entry((name, type_keys[type_], nullable, True, None))
         else:
