@@ -69,17 +69,21 @@ def apply_plan(
         for result in _run_group(engine, dialect, group, options):
             results.append(result)
             on_result(result)
-            if result.status in ("failed", "deferred") and result.step.table is not None:
+            if result.status in ("failed", "deferred") and result.step.table is not None and not result.step.independent:
                 blocked.setdefault(result.step.table, result)
     results += [StepResult(s, "review") for s in plan.steps if not policy.permits(s)]
     return results
 
 
 def _transaction_groups(steps: list[Step]) -> Iterator[list[Step]]:
-    """Consecutive transactional steps of one table share a transaction."""
+    """Consecutive transactional steps of one table share a transaction; an independent
+    step has one of its own."""
     group: list[Step] = []
     for step in steps:
-        if group and (not step.transactional or step.table is None or step.table != group[0].table or not group[0].transactional):
+        if group and (
+            not step.transactional or step.table is None or step.table != group[0].table or not group[0].transactional
+            or step.independent or group[0].independent
+        ):
             yield group
             group = []
         group.append(step)

@@ -36,6 +36,9 @@ class Kind(str, Enum):
     INVALID_INDEX = "invalid_index"
     RENAME_INDEX = "rename_index"
     FOREIGN_KEY_MISMATCH = "foreign_key_mismatch"
+    PRIMARY_KEY_MISMATCH = "primary_key_mismatch"
+    GENERATED_MISMATCH = "generated_mismatch"
+    COMMENT_MISMATCH = "comment_mismatch"  # name: the column, or None for the table's own
     EXTRA_TABLE = "extra_table"
     EXTRA_COLUMN = "extra_column"
     EXTRA_INDEX = "extra_index"
@@ -139,14 +142,28 @@ def _diff_table(desired: Table, actual: Table, dialect: Dialect, signatures: tup
     elif unequal or len(actual.columns) > len(desired.columns):
         _diff_columns(desired, actual, dialect, unequal, change)
     if want[1] != have[1]:
-        _diff_indexes(desired, actual, change)
+        _diff_indexes(desired, actual, dialect, change)
     if want[2] != have[2]:
         _diff_uniques(desired, actual, change)
     if want[3] != have[3]:
         _diff_foreign_keys(desired, actual, change)
     if want[4] != have[4]:
         _diff_checks(desired, actual, change)
+    if want[5] != have[5]:
+        if desired.primary_key != actual.primary_key:
+            change(
+                Kind.PRIMARY_KEY_MISMATCH, actual.primary_key_name or desired.primary_key_name, desired, actual,
+                f"primary key ({', '.join(actual.primary_key) or 'none'}) in the database, ({', '.join(desired.primary_key) or 'none'}) in the models",
+            )
+        if desired.comment != actual.comment:
+            change(Kind.COMMENT_MISMATCH, None, desired.comment, actual.comment, _comment_difference(desired.comment, actual.comment))
     return changes
+
+
+def _comment_difference(want: str | None, have: str | None) -> str:
+    if want is None:
+        return "a comment in the database only"
+    return "no comment in the database" if have is None else "the comment differs"
 
 
 def _diff_columns(desired: Table, actual: Table, dialect: Dialect, unequal: tuple[Column, ...], change) -> None:  # type: ignore[no-untyped-def]
@@ -169,7 +186,8 @@ def _diff_columns(desired: Table, actual: Table, dialect: Dialect, unequal: tupl
             change(kind, column.name, column, existing, detail)
     extra: list[Column] = []
     if len(actual.columns) > len(desired.columns) - len(unequal):  # otherwise every column of the database is matched
-        extra = [c for c in actual.columns if c.name not in desired_columns and c.name not in renamed_away]
+        declared = desired.source.table.columns if desired.source is not None else ()  # type: ignore[attr-defined]  # those the compiler skipped too
+        extra = [c for c in actual.columns if c.name not in desired_columns and c.name not in renamed_away and c.name not in declared]
     if len(missing) == 1 and len(extra) == 1 and _compatible(missing[0], extra[0], dialect):
         # One column gone, one column new, same kind of data: most likely a rename that
         # the models did not declare. Adding the new column next to the old one's data
@@ -262,6 +280,13 @@ def compare_columns(desired: Column, actual: Column, dialect: Dialect) -> list[t
             found.append((Kind.TYPE_MISMATCH, f"type {have_type} in the database, {want_type} in the models"))
     if desired.nullable != actual.nullable:
         found.append((Kind.NULLABLE_MISMATCH, "NULL allowed in the " + ("models" if desired.nullable else "database") + " only"))
+    if desired.comment != actual.comment:
+        found.append((Kind.COMMENT_MISMATCH, _comment_difference(desired.comment, actual.comment)))
+    if desired.generated is not None or actual.generated is not None:
+        generated_keys = dialect.generated_keys
+        if generated_keys[desired.generated] != generated_keys[actual.generated]:
+            found.append((Kind.GENERATED_MISMATCH, _generated_difference(desired.generated, actual.generated)))
+        return found  # a generated column has no default of its own
     # Numbered by the database: an autoincrement key, or a default that is one spelled out.
     numbering = dialect.numbering_defaults
     want_numbered = bool(desired.autoincrement) or numbering[desired.default]
@@ -283,7 +308,15 @@ def compare_columns(desired: Column, actual: Column, dialect: Dialect) -> list[t
     return found
 
 
-def _diff_indexes(desired: Table, actual: Table, change) -> None:  # type: ignore[no-untyped-def]
+def _generated_difference(want: str | None, have: str | None) -> str:
+    if want is None:
+        return f"generated as ({have}) in the database, a stored value in the models"
+    if have is None:
+        return f"a stored value in the database, generated as ({want}) in the models"
+    return f"generated as ({have}) in the database, as ({want}) in the models"
+
+
+def _diff_indexes(desired: Table, actual: Table, dialect: Dialect, change) -> None:  # type: ignore[no-untyped-def]
     by_name = {ix.name: ix for ix in actual.indexes if ix.name}
     desired_names = {ix.name for ix in desired.indexes if ix.name}
     matched: set[str] = set()
@@ -294,7 +327,7 @@ def _diff_indexes(desired: Table, actual: Table, change) -> None:  # type: ignor
             # rather than build a duplicate.
             twin = next(
                 (ix for ix in actual.indexes if ix.name and ix.name not in desired_names and ix.name not in matched
-                 and ix.valid and ix.where is None and index.where is None and _indexes_equal(index, ix) and _plain_columns(ix)),
+                 and ix.valid and ix.where is None and index.where is None and _indexes_equal(index, ix, dialect) and _plain_columns(ix)),
                 None,
             )
             if twin is not None and index.name:
@@ -306,7 +339,7 @@ def _diff_indexes(desired: Table, actual: Table, change) -> None:  # type: ignor
         matched.add(existing.name or "")
         if not existing.valid:
             change(Kind.INVALID_INDEX, index.name, index, existing, "left INVALID by a failed concurrent build")
-        elif not _indexes_equal(index, existing):
+        elif not _indexes_equal(index, existing, dialect):
             change(Kind.INDEX_MISMATCH, index.name, index, existing, _index_difference(index, existing))
     for index in actual.indexes:
         if index.name and index.name not in matched:
@@ -324,18 +357,21 @@ def _plain_columns(index: Index) -> bool:
     return not any(e.startswith("(") for e in index.expressions)
 
 
-def _indexes_equal(desired: Index, actual: Index) -> bool:
+def _indexes_equal(desired: Index, actual: Index, dialect: Dialect) -> bool:
     if desired.unique != actual.unique or (desired.method or None) != (actual.method or None):
+        return False
+    if desired.include != actual.include or desired.options != actual.options:
         return False
     if (desired.where is None) != (actual.where is None):
         return False  # partial in one place only (predicates themselves are spelled too differently to compare)
     if desired.expressions == actual.expressions:
         return True
-    # Expressions and predicates are spelled differently by SQLAlchemy and the server;
-    # only plain column lists are compared exactly (and these are not equal).
-    if _plain_columns(desired) and _plain_columns(actual):
+    if len(desired.expressions) != len(actual.expressions):
         return False
-    return len(desired.expressions) == len(actual.expressions)
+    # Expressions are spelled differently by SQLAlchemy and the server (casts, parentheses):
+    # they are compared by what the two spellings share.
+    keys = dialect.generated_keys
+    return all(a == b or keys[a] == keys[b] for a, b in zip(desired.expressions, actual.expressions, strict=True))
 
 
 def _index_difference(desired: Index, actual: Index) -> str:
@@ -345,6 +381,10 @@ def _index_difference(desired: Index, actual: Index) -> str:
         return f"method {actual.method or 'btree'} in the database, {desired.method or 'btree'} in the models"
     if (desired.where is None) != (actual.where is None):
         return "partial (WHERE " + (desired.where or actual.where or "") + ") in the " + ("models" if desired.where else "database") + " only"
+    if desired.include != actual.include:
+        return f"INCLUDE ({', '.join(actual.include)}) in the database, ({', '.join(desired.include)}) in the models"
+    if desired.options != actual.options and desired.expressions == actual.expressions:
+        return f"key options ({', '.join(actual.options) or 'defaults'}) in the database, ({', '.join(desired.options) or 'defaults'}) in the models"
     return f"columns ({', '.join(actual.expressions)}) in the database, ({', '.join(desired.expressions)}) in the models"
 
 

@@ -6,15 +6,17 @@ import decimal
 import enum
 import logging
 from collections.abc import Iterable
+from typing import NamedTuple
 
 import sqlalchemy as sa
-from sqlalchemy.sql import functions
-from sqlalchemy.sql.elements import False_, TextClause, True_
+from sqlalchemy.schema import CreateIndex
+from sqlalchemy.sql import functions, operators
+from sqlalchemy.sql.elements import False_, TextClause, True_, UnaryExpression
 from sqlalchemy.sql.schema import DefaultClause
 
 from .dialects import Dialect
 from .signature import table_signature
-from .snapshot import CheckConstraint, Column, EnumType, ForeignKey, Index, Snapshot, Table, UniqueConstraint
+from .snapshot import CheckConstraint, Column, EnumType, ForeignKey, Index, Snapshot, Table, UniqueConstraint, index_element_options
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +56,14 @@ _NO_ENUM_TYPES = frozenset({
 })
 
 
+class ModelSource(NamedTuple):
+    """What a table of the models was compiled from (Table.source): SQLAlchemy's own DDL
+    compiler renders a new table and its indexes from it, exactly as create_all() would."""
+
+    table: sa.Table
+    indexes: dict[str, sa.Index]  # by the name the snapshot's Index has
+
+
 _new_tuple = tuple.__new__  # a record built from a tuple of its fields, without the NamedTuple's Python-level __new__
 
 
@@ -74,34 +84,38 @@ class _ModelsCompiler:
         self._defaults: dict[object, str] = {}
         self._literals: dict[object, str | None] = {}
         self._type_keys, self._default_keys, self._numbering_defaults = dialect.type_keys, dialect.default_keys, dialect.numbering_defaults
+        self._generated_keys = dialect.generated_keys
         self._collect_enums = dialect.name == "postgresql"
         self._identity = dialect.supports_identity
 
     def table(self, sa_table: sa.Table, schema: str) -> Table:
         columns = []
-        # Each column's signature entry (see signature.table_signature) is worked out while
+        # Each column's signature entry (see signature.column_entry) is worked out while
         # the column is at hand: a second pass over tens of thousands of columns costs
         # as much again, in cache misses more than in work.
         entries = []
         numbered = sa_table.autoincrement_column  # a property that walks the key: read once per table
+        column_checks: list[sa.CheckConstraint] = []
         for sa_column in sa_table.columns:
-            if sa_column.computed is not None:
-                continue  # generated columns are the database's business
+            if sa_column.constraints:
+                column_checks += [c for c in sa_column.constraints if isinstance(c, sa.CheckConstraint)]
             try:
                 column, entry = self.column(sa_column, sa_column is numbered)
             except sa.exc.CompileError as exc:
-                self.warnings.append(f"{sa_table.fullname}.{sa_column.name}: {exc}; column skipped")
+                # Still a column of the models (Table.source has it): never reported as
+                # extra, and so never dropped.
+                self.warnings.append(f"{sa_table.fullname}.{sa_column.name}: {exc}; column not compared")
                 continue
             columns.append(column)
             entries.append(entry)
 
-        indexes = sa_table.indexes
         constraints = sa_table.constraints
         uniques, fks, checks = [], [], []
-        for constraint in sorted(constraints, key=_by_name) if len(constraints) > 1 else constraints:
-            if isinstance(constraint, sa.PrimaryKeyConstraint):
-                continue
-            name = _name(constraint.name)
+        ddl = self._ddl
+        for constraint in [*(sorted(constraints, key=_by_name) if len(constraints) > 1 else constraints), *column_checks]:
+            if isinstance(constraint, sa.PrimaryKeyConstraint) or not constraint._should_create_for_compiler(ddl):
+                continue  # e.g. Boolean(create_constraint=True)'s CHECK where booleans are native
+            name = self.name(constraint, sa_table)
             if isinstance(constraint, sa.ForeignKeyConstraint):
                 ref = constraint.referred_table
                 fks.append(
@@ -111,29 +125,96 @@ class _ModelsCompiler:
                         ref.schema or self.dialect.default_schema,
                         ref.name,
                         tuple([el.column.name for el in constraint.elements]),
-                        constraint.ondelete.upper() if constraint.ondelete else None,
-                        constraint.onupdate.upper() if constraint.onupdate else None,
+                        _fk_action(constraint.ondelete),
+                        _fk_action(constraint.onupdate),
                     )
                 )
             elif isinstance(constraint, sa.UniqueConstraint):
                 uniques.append(UniqueConstraint(name, tuple([c.name for c in constraint.columns])))
-            elif isinstance(constraint, sa.CheckConstraint):
+            elif isinstance(constraint, sa.CheckConstraint) and self.dialect.reads_checks:
                 checks.append(CheckConstraint(name, _sql(constraint.sqltext, self.dialect)))
+        indexes, sa_indexes = [], []
+        for sa_index in sorted(sa_table.indexes, key=_by_name) if len(sa_table.indexes) > 1 else sa_table.indexes:
+            if sa_index._ddl_if is not None and not sa_index._ddl_if._should_execute(CreateIndex(sa_index), sa_index, None, compiler=ddl):
+                continue  # Index(...).ddl_if(dialect="sqlite") and the like: create_all() leaves it out here
+            if not sa_index.expressions:
+                self.warnings.append(
+                    f"{sa_table.fullname}: index {sa_index.name} has no columns; create_all() rejects it too. "
+                    "It is left out: give it its columns in the models"
+                )
+                continue
+            indexes.append(self.index(sa_index, sa_table))
+            sa_indexes.append(sa_index)
         pk = sa_table.primary_key
         table = Table(
             schema,
             sa_table.name,
             tuple(columns),
             tuple([c.name for c in pk.columns]),
-            _name(pk.name),
-            tuple([_index(ix, self.dialect) for ix in (sorted(indexes, key=_by_name) if len(indexes) > 1 else indexes)]),
+            self.name(pk, sa_table) if pk.columns else None,
+            tuple(indexes),
             tuple(uniques),
             tuple(fks),
             tuple(checks),
+            sa_table.comment if self.dialect.supports_comments else None,
             renamed_from=rename_hint(sa_table),
+            source=ModelSource(sa_table, {ix.name: sa_ix for ix, sa_ix in zip(indexes, sa_indexes, strict=True) if ix.name}),
         )
         table_signature(table, self.dialect, tuple(entries))
         return table
+
+    def name(self, item: sa.Constraint | sa.Index, sa_table: sa.Table) -> str | None:
+        """The name as the server will store it: a naming convention's name shortened the
+        way SQLAlchemy shortens it (63 characters, the last 4 a hash of the whole), then
+        cut to the server's identifier length in bytes, as PostgreSQL cuts any name."""
+        if not isinstance(item.name, str):
+            return None  # unnamed: the server names it
+        try:
+            name = self._ddl.preparer.format_constraint(item, _alembic_quote=False)
+        except sa.exc.IdentifierError:
+            name = None
+        if name is None:
+            name = str(item.name)
+        limit = self.dialect.max_identifier_bytes
+        if limit and len(name.encode()) > limit:
+            cut = name.encode()[:limit].decode(errors="ignore")
+            self.warnings.append(f"{sa_table.fullname}: the name {name!r} is longer than {limit} bytes; {self.dialect.name} stores it as {cut!r}")
+            name = cut
+        return name
+
+    def index(self, sa_index: sa.Index, sa_table: sa.Table) -> Index:
+        """An index as create_all() makes it: key elements without their ordering (kept
+        apart, in `options`), operator classes, INCLUDE, method and predicate."""
+        dialect = self.dialect
+        options = sa_index.dialect_options[dialect.name] if dialect.name in ("postgresql", "sqlite") else {}
+        ops = (options.get("ops") or {}) if dialect.name == "postgresql" else {}
+        expressions, element_options = [], []
+        for expr in sa_index.expressions:
+            opclass = ops.get(expr.key) if ops and hasattr(expr, "key") else None
+            descending, nulls_first = False, None
+            while isinstance(expr, UnaryExpression) and expr.modifier in _ORDERING:
+                if expr.modifier is operators.desc_op:
+                    descending = True
+                elif expr.modifier is operators.nulls_first_op:
+                    nulls_first = True
+                elif expr.modifier is operators.nulls_last_op:
+                    nulls_first = False
+                expr = expr.element
+            expressions.append(expr.name if isinstance(expr, sa.Column) else f"({_sql(expr, dialect)})")
+            element_options.append(index_element_options(opclass, descending, nulls_first))
+        where = options.get("where") if options else None
+        method = options.get("using") if dialect.name == "postgresql" else None
+        include = options.get("include") if dialect.name == "postgresql" else None
+        return Index(
+            self.name(sa_index, sa_table),
+            tuple(expressions),
+            bool(sa_index.unique),
+            _sql(where, dialect) if where is not None else None,
+            method.lower() if method and method.lower() != "btree" else None,
+            True,
+            tuple([c if isinstance(c, str) else c.name for c in include]) if include else (),
+            tuple(element_options) if any(element_options) else (),
+        )
 
     def column(self, sa_column: sa.Column, is_autoincrement_column: bool) -> tuple[Column, tuple[object, ...]]:  # type: ignore[type-arg]
         """The column, and its signature entry (see signature.table_signature)."""
@@ -156,9 +237,11 @@ class _ModelsCompiler:
         if self._collect_enums and cls not in _NO_ENUM_TYPES:
             self._collect_enum(type_)
 
-        default = autoincrement = None
+        default = autoincrement = generated = None
         server_default = sa_column.server_default
-        if server_default is None:
+        if sa_column.computed is not None:
+            generated = _sql(sa_column.computed.sqltext, self.dialect)
+        elif server_default is None:
             if is_autoincrement_column and _numbered_by_database(sa_column):
                 # SERIAL on PostgreSQL, the rowid on SQLite (where Identity is ignored too).
                 autoincrement = self.dialect.autoincrement_kind(self.dialect.type_key(type_sql))
@@ -180,9 +263,15 @@ class _ModelsCompiler:
         renamed_from = rename_hint(sa_column) if "info" in sa_column.__dict__ else None  # (reading .info would create it)
         # Built as a plain tuple: a NamedTuple's own __new__ is Python code, and this runs
         # once per column of the models. The fields in order; the last two are respelling's.
-        column = _new_tuple(Column, (name, type_sql, nullable, default, autoincrement, python_default, is_callable, renamed_from, None, None))
+        comment = sa_column.comment if self.dialect.supports_comments else None
+        column = _new_tuple(
+            Column, (name, type_sql, nullable, default, autoincrement, generated, comment, python_default, is_callable, renamed_from, None, None)
+        )
         numbered = autoincrement is not None or self._numbering_defaults[default]
-        entry = (name, self._type_keys[type_sql], nullable, numbered, None if numbered else self._default_keys[default])
+        entry = (
+            name, self._type_keys[type_sql], nullable, numbered, None if numbered else self._default_keys[default],
+            None if generated is None else self._generated_keys[generated], comment,
+        )
         return column, entry
 
     def _python_default_sql(self, value: object, type_: sa.types.TypeEngine, type_key: object) -> str | None:  # type: ignore[type-arg]
@@ -258,25 +347,6 @@ def _literal(value: object, type_: sa.types.TypeEngine, dialect: Dialect) -> str
         return None
 
 
-def _index(index: sa.Index, dialect: Dialect) -> Index:
-    expressions = []
-    for expr in index.expressions:
-        if isinstance(expr, sa.Column):
-            expressions.append(expr.name)
-        else:
-            expressions.append(f"({_sql(expr, dialect)})")
-    options = index.dialect_options.get(dialect.name, {}) if dialect.name in ("postgresql", "sqlite") else {}
-    where = options.get("where") if options else None
-    method = options.get("using") if dialect.name == "postgresql" else None
-    return Index(
-        _name(index.name),
-        tuple(expressions),
-        bool(index.unique),
-        _sql(where, dialect) if where is not None else None,
-        method.lower() if method and method.lower() != "btree" else None,
-    )
-
-
 def _sql(clause: object, dialect: Dialect) -> str:
     if isinstance(clause, str):
         return clause
@@ -284,6 +354,11 @@ def _sql(clause: object, dialect: Dialect) -> str:
     return str(compiled)
 
 
-def _name(name: object) -> str | None:
-    # Unnamed constraints carry a sentinel, not None; naming conventions give conv() strings.
-    return str(name) if isinstance(name, str) else None
+def _fk_action(action: str | None) -> str | None:
+    """ON DELETE / ON UPDATE as compared: NO ACTION is what no clause means."""
+    if not action or action.strip().upper() == "NO ACTION":
+        return None
+    return " ".join(action.upper().split())
+
+
+_ORDERING = (operators.desc_op, operators.asc_op, operators.nulls_first_op, operators.nulls_last_op)

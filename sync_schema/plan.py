@@ -16,7 +16,7 @@ from .diff import Change, Kind
 from .snapshot import CheckConstraint, Column, EnumType, ForeignKey, Index, Snapshot, Table, TableKey, UniqueConstraint, qualified
 
 # --allow classes: what a user opts in to. Steps with requires=None are always safe.
-ALLOW_CLASSES = ("type-change", "set-not-null", "default-change", "constraint", "rename", "drop")
+ALLOW_CLASSES = ("type-change", "set-not-null", "default-change", "constraint", "rename", "rewrite", "drop")
 RELAX_NOT_NULL = "relax-not-null"  # on by default; --no-relax-not-null turns it off
 
 
@@ -37,6 +37,9 @@ class Step:
     # False for a step that only helps (relaxing a column that a pending drop or rename
     # concerns): the change's status is that of the steps that resolve it.
     resolves: bool = True
+    # True for a step that runs in a transaction of its own and whose failure holds back
+    # nothing else (an index of a new table: the table stays, the index is reported).
+    independent: bool = False
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,10 @@ def tables_to_count(changes: list[Change]) -> set[TableKey]:
 def tables_to_probe(changes: list[Change]) -> set[TableKey]:
     """Tables where an index would be built: online (CONCURRENTLY) if they hold rows."""
     kinds = (Kind.MISSING_INDEX, Kind.INVALID_INDEX, Kind.MISSING_UNIQUE, Kind.RENAME_INDEX)
-    return {(c.schema, c.table) for c in changes if c.kind in kinds and c.table}
+    return {
+        (c.schema, c.table) for c in changes
+        if c.table and (c.kind in kinds or (c.kind is Kind.MISSING_COLUMN and getattr(c.desired, "generated", None) is not None))
+    }
 
 
 def plan_changes(
@@ -128,7 +134,6 @@ class _Planner:
             self.add(Step(f"create enum type {change.name}", [self.dialect.create_enum_sql(change.desired)], (change,)))
         for change in by_kind.get(Kind.MISSING_ENUM_VALUES, []):
             self._enum_values(change)
-        self._new_tables(by_kind.get(Kind.MISSING_TABLE, []))
 
         per_table: dict[TableKey, list[Change]] = {}
         for change in by_kind.get(Kind.RENAME_TABLE, []):
@@ -137,8 +142,12 @@ class _Planner:
         for change in changes:
             if change.table is not None and change.kind not in (Kind.MISSING_TABLE, Kind.EXTRA_TABLE):
                 per_table.setdefault((change.schema, change.table), []).append(change)
-        for key, table_changes in per_table.items():
-            self._existing_table(key, table_changes)
+        # Existing tables' new columns (and the keys on them) first: a new table's
+        # foreign key may reference them.
+        rest = {key: self._existing_table_columns(key, table_changes) for key, table_changes in per_table.items()}
+        self._new_tables(by_kind.get(Kind.MISSING_TABLE, []))
+        for key, kinds in rest.items():
+            self._existing_table_rest(key, kinds)
         for change in by_kind.get(Kind.EXTRA_TABLE, []):
             table = change.actual
             assert isinstance(table, Table)
@@ -171,13 +180,17 @@ class _Planner:
             assert isinstance(table, Table)
             inline = []
             for fk in table.foreign_keys:
-                if (fk.ref_schema, fk.ref_table) in available or (fk.ref_schema, fk.ref_table) == table.key:
+                if ((fk.ref_schema, fk.ref_table) in available or (fk.ref_schema, fk.ref_table) == table.key) and not _use_alter(table, fk, self.dialect):
                     inline.append(fk)
                 else:
                     deferred.append((change, table, fk))  # created later in this run: a cycle
-            sql = [self.dialect.create_table_sql(table, tuple(inline))]
-            sql += [self.dialect.create_index_sql(table, ix) for ix in table.indexes]
-            self.add(Step(f"create table {self.name(change)}", sql, (change,), table.key))
+            self.add(Step(f"create table {self.name(change)}", self.dialect.create_table_sql(table, tuple(inline)), (change,), table.key))
+            # Each index in a transaction of its own: one the server rejects (a bad
+            # declaration in the models) is reported, and the table stays.
+            for index in table.indexes:
+                index_change = Change(Kind.MISSING_INDEX, table.schema, table.name, index.name, index, None)
+                self.add(Step(f"create index {self.name(index_change)}", [self.dialect.create_index_sql(table, index)], (index_change,), table.key,
+                              independent=True))
             available.add(table.key)
         for change, table, fk in deferred:
             self.add(
@@ -189,18 +202,19 @@ class _Planner:
 
     # -- changes inside an existing table -------------------------------------------
 
-    def _existing_table(self, key: TableKey, changes: list[Change]) -> None:
-        desired = self.desired.tables.get(key)
-        actual = self.actual_table(key)
-        table = desired or actual
+    def _existing_table_columns(self, key: TableKey, changes: list[Change]) -> dict[Kind, list[Change]]:
+        """A table's renames, relaxed columns, new columns and the unique keys that only
+        new columns make up, in one transaction; what is left, by kind, for
+        _existing_table_rest (after the new tables are created)."""
+        table = self.desired.tables.get(key) or self.actual_table(key)
         kinds: dict[Kind, list[Change]] = {}
         for change in changes:
             kinds.setdefault(change.kind, []).append(change)
 
         # Safe first, in one transaction: renames, relax what breaks INSERTs, add, index.
         for change in kinds.get(Kind.RENAME_TABLE, []):
-            self.add(Step(f"rename table {actual.name} to {table.name} (declared in the models)",
-                          [self.dialect.rename_table_sql(actual, table.name)], (change,), key))
+            self.add(Step(f"rename table {self.actual_table(key).name} to {table.name} (declared in the models)",
+                          [self.dialect.rename_table_sql(self.actual_table(key), table.name)], (change,), key))
         for change in kinds.get(Kind.RENAME_COLUMN, []):
             assert isinstance(change.actual, Column)
             self.add(Step(f"rename column {self.name(change).rsplit('.', 1)[0]}.{change.actual.name} to {change.name} (declared in the models)",
@@ -212,7 +226,18 @@ class _Planner:
         for change in kinds.get(Kind.NULLABLE_MISMATCH, []):
             self._nullability(table, change)
         if kinds.get(Kind.MISSING_COLUMN):
-            self._add_columns(table, kinds[Kind.MISSING_COLUMN])
+            added = self._add_columns(table, kinds[Kind.MISSING_COLUMN])
+            # A unique key on columns added just now, without a default, holds nothing but
+            # NULLs: it cannot fail, so it is made in the same run (online on a table with rows).
+            for change in list(kinds.get(Kind.MISSING_UNIQUE, [])):
+                assert isinstance(change.desired, UniqueConstraint)
+                if all(c in added for c in change.desired.columns):
+                    self._unique(table, change, safe=True)
+                    kinds[Kind.MISSING_UNIQUE].remove(change)
+        return kinds
+
+    def _existing_table_rest(self, key: TableKey, kinds: dict[Kind, list[Change]]) -> None:
+        table = self.desired.tables.get(key) or self.actual_table(key)
         for change in kinds.get(Kind.RENAME_INDEX, []):
             assert isinstance(change.actual, Index)
             sql = self.dialect.rename_index_sql(table, change.actual.name or "", change.name or "")
@@ -234,6 +259,12 @@ class _Planner:
             self._foreign_key_actions(table, change)
         for change in kinds.get(Kind.MISSING_CHECK, []):
             self._check(table, change)
+        for change in kinds.get(Kind.PRIMARY_KEY_MISMATCH, []):
+            self._primary_key(table, change)
+        for change in kinds.get(Kind.COMMENT_MISMATCH, []):
+            self._comment(table, change)
+        for change in kinds.get(Kind.GENERATED_MISMATCH, []):
+            self._generated(table, change)
         for change in kinds.get(Kind.EXTRA_UNIQUE, []) + kinds.get(Kind.EXTRA_FOREIGN_KEY, []) + kinds.get(Kind.EXTRA_CHECK, []):
             constraint = getattr(change.actual, "name", None)
             sql = self.dialect.drop_constraint_sql(table, constraint) if constraint else None
@@ -254,14 +285,24 @@ class _Planner:
                      (change,), key, requires="drop")
             )
 
-    def _add_columns(self, table: Table, changes: list[Change]) -> None:
+    def _add_columns(self, table: Table, changes: list[Change]) -> set[str]:
+        """One step adding the columns (a stored generated column on a table with rows has
+        its own, for review: it rewrites the table); the names of the columns added,
+        without a default, in that step."""
         columns: list[tuple[Column, str | None]] = []
         later_defaults: list[str] = []
+        without_default: set[str] = set()
         for change in changes:
             column = change.desired
             assert isinstance(column, Column)
-            default = column.default if column.default is not None else column.python_default
             where = self.name(change)
+            if column.generated is not None:
+                if table.key in self.nonempty:
+                    self._add_generated_column(table, change)
+                else:
+                    columns.append((column, None))
+                continue
+            default = column.default if column.default is not None else column.python_default
             if default is not None and not self.dialect.can_add_column_with_default(default):
                 # A volatile default in ADD COLUMN rewrites the whole table under an ACCESS
                 # EXCLUSIVE lock (PostgreSQL), or is refused (SQLite). Add the column bare;
@@ -279,12 +320,88 @@ class _Planner:
                 self.plan_.warnings.append(
                     f"{where}: its default is computed in Python, so the column is added without one; existing rows get NULL"
                 )
-            if not column.nullable and not column.autoincrement:
+            if not column.nullable and not column.autoincrement and default is None:
+                # Existing rows would have no value: added nullable, finished by a person.
                 self.plan_.warnings.append(f"{where} is NOT NULL in the models; added as nullable. To finish: " + self._finish_not_null(table, column, default))
+                column = column._replace(nullable=True)
+            elif not column.nullable and column.autoincrement:
+                column = column._replace(nullable=True)  # as before: the database numbers new rows, old ones stay NULL
+            # Otherwise NOT NULL with a constant default: existing rows get the default, in
+            # the catalog only (PostgreSQL 11+), and nothing is left to finish.
+            if default is None:
+                without_default.add(column.name)
             columns.append((column, default))
+        if not columns:
+            return set()
         names = ", ".join(c.name for c, _ in columns)
         self.add(Step(f"add column{'s' if len(columns) > 1 else ''} {qualified(table.schema, table.name, self.desired.default_schema)}: {names}",
                       self.dialect.add_columns_sql(table, columns) + later_defaults, tuple(changes), table.key))
+        return without_default
+
+    def _add_generated_column(self, table: Table, change: Change) -> None:
+        column = change.desired
+        assert isinstance(column, Column)
+        self.add(
+            Step(
+                f"add generated column {self.name(change)}", self.dialect.add_columns_sql(table, [(column, None)]), (change,), table.key,
+                requires="rewrite",
+                hazards=(f"rewrites the table under an ACCESS EXCLUSIVE lock to compute the column for every row ({self.rows(self.actual_table(table.key))})",),
+            )
+        )
+
+    def _primary_key(self, table: Table, change: Change) -> None:
+        desired, actual = change.desired, change.actual
+        assert isinstance(desired, Table) and isinstance(actual, Table)
+        target = self.dialect.table_name(table.schema, table.name)
+        clauses = []
+        if actual.primary_key and actual.primary_key_name:
+            clauses.append(f"DROP CONSTRAINT {self.dialect.quote(actual.primary_key_name)}")
+        if desired.primary_key:
+            clauses.append("ADD " + self.dialect.primary_key_sql(desired))
+        sql = [f"ALTER TABLE {target} " + ", ".join(clauses)] if clauses and self.dialect.supports_alter_column else []
+        precheck: tuple[str, ...] = ()
+        if desired.primary_key:
+            cols = self.dialect.columns_list(desired.primary_key)
+            nulls = " OR ".join(f"{self.dialect.quote(c)} IS NULL" for c in desired.primary_key)
+            precheck = (
+                f"SELECT (SELECT count(*) FROM {target} WHERE {nulls}) + "
+                f"(SELECT count(*) FROM (SELECT 1 FROM {target} GROUP BY {cols} HAVING count(*) > 1) AS duplicates)",
+            )
+        self.add(
+            Step(
+                f"change primary key of {qualified(table.schema, table.name, self.desired.default_schema)}: {change.detail}", sql, (change,), table.key,
+                requires="constraint",
+                hazards=("builds the key's unique index under an ACCESS EXCLUSIVE lock",
+                         "fails if rows hold NULL or duplicates, or if foreign keys reference the old key"),
+                precheck=precheck,
+                refusal=f"{{count}} rows of {table.name} hold NULL in ({', '.join(desired.primary_key)}) or repeat a value; fix them first",
+            )
+        )
+
+    def _comment(self, table: Table, change: Change) -> None:
+        if change.name is None:
+            want = change.desired
+        else:
+            assert isinstance(change.desired, Column)
+            want = change.desired.comment
+        sql = self.dialect.comment_sql(table, change.name, want if isinstance(want, str) else None)
+        what = f"column {self.name(change)}" if change.name else f"table {qualified(table.schema, table.name, self.desired.default_schema)}"
+        # Setting the models' comment is metadata only; removing one the database has is
+        # the database's information lost, so it waits for --allow drop like other extras.
+        self.add(Step(f"set comment on {what}: {change.detail}", [sql] if sql else [], (change,), table.key,
+                      requires="drop" if want is None else None))
+
+    def _generated(self, table: Table, change: Change) -> None:
+        column = change.desired
+        assert isinstance(column, Column)
+        target = self.dialect.table_name(table.schema, table.name)
+        sql = [f"ALTER TABLE {target} DROP COLUMN {self.dialect.quote(column.name)}, ADD COLUMN {self.dialect.column_sql(column)}"]
+        self.add(
+            Step(
+                f"recreate column {self.name(change)}: {change.detail}", sql if self.dialect.supports_alter_column else [], (change,), table.key,
+                requires="drop", hazards=("deletes the column's values and rewrites the table under an ACCESS EXCLUSIVE lock",),
+            )
+        )
 
     def _finish_not_null(self, table: Table, column: Column, default: str | None) -> str:
         set_not_null = self.dialect.set_not_null_sql(table, column.name)
@@ -415,7 +532,8 @@ class _Planner:
         sql = None if desired.autoincrement else self.dialect.set_default_sql(table, desired.name, desired.default)
         self.add(Step(f"change default of {self.name(change)}: {change.detail}", [sql] if sql else [], (change,), table.key, requires="default-change"))
 
-    def _unique(self, table: Table, change: Change) -> None:
+    def _unique(self, table: Table, change: Change, safe: bool = False) -> None:
+        """`safe`: on columns just added without a default (all NULL), so it cannot fail."""
         unique = change.desired
         assert isinstance(unique, UniqueConstraint)
         sql, transactional = self.dialect.add_unique_steps(table, unique, online=table.key in self.nonempty)
@@ -425,7 +543,8 @@ class _Planner:
         self.add(
             Step(
                 f"add unique constraint {self.name(change)} ({', '.join(unique.columns)})", sql,
-                (change,), table.key, requires="constraint", hazards=("fails if duplicates exist",), transactional=transactional,
+                (change,), table.key, requires=None if safe else "constraint",
+                hazards=() if safe else ("fails if duplicates exist",), transactional=transactional,
                 precheck=(f"SELECT count(*) FROM (SELECT 1 FROM {target} WHERE {not_null} GROUP BY {cols} HAVING count(*) > 1) AS duplicates",),
                 refusal=f"{{count}} values of ({', '.join(unique.columns)}) appear more than once in {self.name(change).rsplit('.', 1)[0]}; deduplicate first",
             )
@@ -456,6 +575,15 @@ def _type_change_hazards(old: str, new: str) -> tuple[str, ...]:
     if old_m and (new == "text" or (new_m and (not new_m.group(2) or (old_m.group(2) and int(new_m.group(2)) >= int(old_m.group(2)))))):
         return ("takes an ACCESS EXCLUSIVE lock briefly (metadata only)",)
     return ("rewrites the table under an ACCESS EXCLUSIVE lock", "may fail on or truncate existing values")
+
+
+def _use_alter(table: Table, fk: ForeignKey, dialect: Dialect) -> bool:
+    """Whether the models declare this key use_alter=True: create_all() adds it after the tables."""
+    source = table.source.table if table.source is not None else None  # type: ignore[attr-defined]
+    if source is None:
+        return False
+    key = (fk.columns, fk.ref_schema, fk.ref_table)
+    return any(fkc.use_alter for fkc in source.foreign_key_constraints if dialect.source_fk_key(fkc) == key)
 
 
 def _referenced_first(changes: list[Change]) -> list[Change]:

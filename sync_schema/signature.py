@@ -10,13 +10,30 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, NamedTuple
 
-from .snapshot import Column, Table
+from .snapshot import Column, Index, Table
 
 if TYPE_CHECKING:
     from .dialects import Dialect
 
-# A signature: (one entry per column, then the sets of indexes, uniques, foreign keys and checks).
-Signature = tuple[tuple[tuple[object, ...], ...], frozenset, frozenset, frozenset, frozenset]  # type: ignore[type-arg]
+# A signature: (one entry per column, then the sets of indexes, uniques, foreign keys and
+# checks, then the table's own attributes: primary key and comment).
+Signature = tuple[tuple[tuple[object, ...], ...], frozenset, frozenset, frozenset, frozenset, tuple]  # type: ignore[type-arg]
+
+
+def column_entry(column: Column, dialect: Dialect) -> tuple[object, ...]:
+    """A column's signature entry: everything compare_columns compares, normalized.
+    The models' compiler and PostgreSQL's catalog reader build the same tuple inline,
+    in the same order (tests/test_signature.py checks them against this)."""
+    numbered = column.autoincrement is not None or dialect.numbering_defaults[column.default]
+    return (
+        column.name, dialect.type_keys[column.type], column.nullable, numbered,
+        None if numbered else dialect.default_keys[column.default_as_stored or column.default],
+        dialect.generated_keys[column.generated], column.comment,
+    )
+
+
+def index_entry(index: Index) -> tuple[object, ...]:
+    return (index.name, index.expressions, index.unique, index.where is None, index.method or None, index.valid, index.include, index.options)
 
 
 def table_signature(table: Table, dialect: Dialect, column_entries: tuple[tuple[object, ...], ...] | None = None) -> Signature:
@@ -28,24 +45,17 @@ def table_signature(table: Table, dialect: Dialect, column_entries: tuple[tuple[
     Worked out once per table and dialect, and kept on the table. Whoever builds a table
     may hand in the column entries it built along with the columns (the models' compiler
     and PostgreSQL's catalog reader do: a second pass over tens of thousands of columns
-    cost as much again), spelled as below: (name, type key, nullable, numbered by the
-    database (an autoincrement key, or a default that is one spelled out), default key or
-    None if numbered). tests/test_signature.py checks both against this function's own."""
+    cost as much again), spelled as column_entry() spells them."""
     kept = table.__dict__.get("_signature")
     if kept is not None and kept[0] is dialect:
         return kept[1]  # type: ignore[no-any-return]
-    type_keys, default_keys, numbering = dialect.type_keys, dialect.default_keys, dialect.numbering_defaults
     signature = (
-        column_entries if column_entries is not None else tuple([
-            (c.name, type_keys[c.type], c.nullable, (numbered := c.autoincrement is not None or numbering[c.default]),
-             None if numbered else default_keys[c.default_as_stored or c.default])
-            for c in table.columns
-        ]),
-        frozenset([(ix.name, ix.expressions, ix.unique, ix.where is None, ix.method or None, ix.valid) for ix in table.indexes])
-        if table.indexes else _NONE,
+        column_entries if column_entries is not None else tuple([column_entry(c, dialect) for c in table.columns]),
+        frozenset([index_entry(ix) for ix in table.indexes]) if table.indexes else _NONE,
         frozenset([frozenset(u.columns) for u in table.uniques]) if table.uniques else _NONE,
         frozenset([fk[1:] for fk in table.foreign_keys]) if table.foreign_keys else _NONE,  # all but the name, as compared
         frozenset([c.name for c in table.checks]) if table.checks else _NONE,
+        (table.primary_key, table.comment),
     )
     object.__setattr__(table, "_signature", (dialect, signature))
     return signature

@@ -23,6 +23,8 @@ class Column(NamedTuple):
     nullable: bool = True
     default: str | None = None  # server default as SQL text, e.g. "now()" or "'x'"
     autoincrement: str | None = None  # "serial", "identity", "identity_always", "rowid" or None
+    generated: str | None = None  # a generated (computed) column's expression as SQL; None for a stored value
+    comment: str | None = None
     # Models side only: a constant Python-side default rendered as SQL, used when the
     # column is added to a table that already holds rows; and whether it is a callable.
     python_default: str | None = None
@@ -45,11 +47,28 @@ class Index(NamedTuple):
     where: str | None = None
     method: str | None = None  # e.g. "btree", "gin"; None means the dialect's default
     valid: bool = True  # PostgreSQL: False for an index left behind by a failed CONCURRENTLY build
+    include: tuple[str, ...] = ()  # non-key columns (INCLUDE)
+    # One entry per key element, what follows it: an operator class other than the
+    # default, then DESC / NULLS FIRST / NULLS LAST where they differ from the default
+    # ("gin_trgm_ops", "DESC", "DESC NULLS LAST"), "" for none; () when every one is "".
+    # Spelled by index_element_options() on both sides, so equal means equal.
+    options: tuple[str, ...] = ()
 
 
 class UniqueConstraint(NamedTuple):
     name: str | None
     columns: tuple[str, ...]
+
+
+def index_element_options(opclass: str | None, descending: bool, nulls_first: bool | None) -> str:
+    """An index key element's options in the one spelling both sides use. `nulls_first`
+    None means the default (NULLS LAST ascending, NULLS FIRST descending)."""
+    parts = [opclass] if opclass else []
+    if descending:
+        parts.append("DESC")
+    if nulls_first is not None and nulls_first != descending:
+        parts.append("NULLS FIRST" if nulls_first else "NULLS LAST")
+    return " ".join(parts)
 
 
 class ForeignKey(NamedTuple):
@@ -78,8 +97,12 @@ class Table:
     uniques: tuple[UniqueConstraint, ...] = ()
     foreign_keys: tuple[ForeignKey, ...] = ()
     checks: tuple[CheckConstraint, ...] = ()
+    comment: str | None = None
     row_estimate: int | None = None  # live databases only; planner statistics, not a count
     renamed_from: str | None = None  # models side only, like Column.renamed_from
+    # Models side only: the sqlalchemy.Table itself, so that a new table, its indexes and
+    # comments are created by SQLAlchemy's own DDL compiler, exactly as create_all() would.
+    source: object = field(default=None, compare=False, repr=False)
 
     @property
     def key(self) -> TableKey:

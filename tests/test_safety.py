@@ -77,7 +77,7 @@ def test_eight_simultaneous_runs_apply_each_change_once(app_dir: Path, pg_url: s
             "SELECT step, count(DISTINCT run_id) FROM sync_schema_history_statements WHERE status = 'applied' GROUP BY step"
         ).all()
     assert tuple(runs) == (8, 8)
-    assert len(per_step) == TABLES * 2 + 2  # per table: ADD COLUMN and CREATE INDEX; two new tables
+    assert len(per_step) == TABLES * 2 + 3  # per table: ADD COLUMN and CREATE INDEX; two new tables, new_b's index
     assert all(count == 1 for _, count in per_step), per_step
     assert sum("APPLIED" in out for out in outputs) == 1  # one run did the work, the others found nothing to do
     assert all_rows(pg_engine) == before
@@ -128,7 +128,7 @@ def test_locked_table_is_deferred_and_readers_wait_at_most_the_lock_timeout(app_
     assert "DEFERRED add columns t3: score, note" in out
     assert "lock not available within 0.5 s after 2 attempts; deferred to the next run" in out
     assert "deferred (locked)      2" in out, out
-    assert out.count("APPLIED") == TABLES * 2 + 2 - 2  # everything but t3's two steps (one transaction)
+    assert out.count("APPLIED") == TABLES * 2 + 3 - 2  # everything but t3's two steps (the index waits for the columns)
     # The reader was queued behind our ALTER (so the bound was what limited its wait), never
     # much longer: without the bound it would wait until the blocker ends, after the whole run.
     assert max(reader.waits) >= lock_timeout * 0.5, max(reader.waits)
@@ -290,7 +290,7 @@ def test_read_only_user_gets_a_clear_report_and_nothing_changes(app_dir: Path, p
         assert f"permission denied for schema public (user {role} lacks the privilege" in out
         assert "history not recorded in sync_schema_history" in out
         assert "APPLIED" not in out
-        assert f"failed                 {TABLES * 2 + 2}" in out, out  # every step: the user may neither alter nor create
+        assert f"failed                 {TABLES * 2 + 3}" in out, out  # every step: the user may neither alter nor create
         assert run_sync("--database-url", ro_url, "--models", models, "--strict")[0] == 1
         assert all_rows(pg_engine) == before
         assert not sa.inspect(pg_engine).has_table("new_a")

@@ -63,6 +63,14 @@ VARIANTS = {
     "foreign key target": variant(foreign_keys=(ForeignKey("fk_orders_customer", ("customer_id",), "public", "clients", ("id",), "CASCADE"),)),
     "check": variant(checks=(CheckConstraint("ck_qty_positive", "qty > 0"),)),
     "check unnamed": variant(checks=(CheckConstraint(None, "qty > 0"),)),
+    "generated": variant(columns=with_column(2, default=None, generated="id * 2")),
+    "generated expression": variant(columns=with_column(2, default=None, generated="id * 3")),
+    "column comment": variant(columns=with_column(1, comment="the status")),
+    "index include": variant(indexes=(Index("ix_orders_status", ("status",), include=("qty",)),)),
+    "index descending": variant(indexes=(Index("ix_orders_status", ("status",), options=("DESC",)),)),
+    "index operator class": variant(indexes=(Index("ix_orders_status", ("status",), options=("text_pattern_ops",)),)),
+    "primary key": variant(primary_key=("id", "qty")),
+    "table comment": variant(comment="orders placed"),
 }
 
 
@@ -110,6 +118,7 @@ def test_the_catalog_readers_column_entries_are_the_signatures_own(pg_engine: sa
             payload JSONB DEFAULT '{"a": [1]}'::jsonb,
             plain TEXT
         );
+        COMMENT ON COLUMN kinds.plain IS 'a comment';
         CREATE TABLE empty ();
     """)
     dialect = dialect_for(pg_engine.dialect)
@@ -120,7 +129,7 @@ def test_the_catalog_readers_column_entries_are_the_signatures_own(pg_engine: sa
         read_by_the_reader = table_signature(table, dialect)
         worked_out_again = table_signature(replace(table), dialect)  # a copy: nothing kept on it
         assert read_by_the_reader == worked_out_again, table.name
-    assert len(table_signature(snapshot.tables[("public", "kinds")], dialect)[0]) == 11  # the generated column is left out
+    assert len(table_signature(snapshot.tables[("public", "kinds")], dialect)[0]) == 12  # the generated column too
 
 
 def test_the_models_column_entries_are_the_signatures_own() -> None:
@@ -138,11 +147,11 @@ def test_the_models_column_entries_are_the_signatures_own() -> None:
         sa.Column("flag", sa.Boolean, default=False),
         sa.Column("feeling", sa.Enum("sad", "ok", name="mood"), server_default="ok"),
         sa.Column("doubled", sa.Integer, sa.Computed("id * 2")),
-        sa.Column("plain", sa.Text),
+        sa.Column("plain", sa.Text, comment="a comment"),
     )
     sa.Table("links", md, sa.Column("kind_id", sa.ForeignKey("kinds.id"), primary_key=True), sa.Column("rank", sa.SmallInteger, primary_key=True))
     dialect = dialect_for(postgresql.psycopg2.dialect())
     snapshot = snapshot_from_metadata([md], dialect)
     for table in snapshot.tables.values():
         assert table_signature(table, dialect) == table_signature(replace(table), dialect), table.name
-    assert len(table_signature(snapshot.tables[("public", "kinds")], dialect)[0]) == 9  # the computed column is left out
+    assert len(table_signature(snapshot.tables[("public", "kinds")], dialect)[0]) == 10  # the computed column too

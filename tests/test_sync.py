@@ -82,10 +82,12 @@ def test_drifted_postgresql_database_is_synced_and_data_kept(app_dir: Path, pg_u
     assert "ADD COLUMN plan user_plan DEFAULT 'free'" in out
     assert "ADD COLUMN balance NUMERIC(10, 2) DEFAULT 0.00" in out
     assert "last_seen: its default is computed in Python" in out
-    assert "users.is_active is NOT NULL in the models; added as nullable. To finish: ALTER TABLE users ALTER COLUMN is_active SET NOT NULL" in out
+    # NOT NULL columns with a constant default are added NOT NULL: the old rows get the default.
+    assert "ADD COLUMN is_active BOOLEAN DEFAULT true NOT NULL" in out
+    assert "added as nullable" not in out
     assert "columns added          6" in out
     assert "tables created         2" in out
-    assert "indexes created        1" in out
+    assert "indexes created        2" in out  # users.email, and the new table courses' title
 
     # Every old row is still there, and the constant defaults filled the new columns.
     assert rows(pg_engine, "SELECT id, email FROM users ORDER BY id") == before
@@ -95,12 +97,12 @@ def test_drifted_postgresql_database_is_synced_and_data_kept(app_dir: Path, pg_u
     assert rows(pg_engine, "SELECT count(*) FROM users WHERE last_seen IS NULL") == [(3,)]
     assert rows(pg_engine, "SELECT to_regclass('school.enrollments') IS NOT NULL, to_regclass('ix_courses_title') IS NOT NULL") == [(True, True)]
 
-    # A second run has nothing to add; what is left is for review (NOT NULL on data).
+    # A second run has nothing to add, and nothing is left: every column is as the models declare it.
     code, out = run_sync("--database-url", pg_url, "--models", models)
     assert code == 0
     assert "columns added          0" in out and "tables created         0" in out
     assert "APPLIED" not in out
-    assert "set NOT NULL on users.is_active" in out
+    assert run_sync("--database-url", pg_url, "--models", models, "--check")[0] == 0
 
 
 def test_sqlite_database_is_synced(app_dir: Path, sqlite_url: str) -> None:
@@ -143,11 +145,16 @@ def test_check_passes_on_a_synced_database(app_dir: Path, pg_url: str, pg_engine
 
 def test_check_fails_while_drift_is_left_for_review(app_dir: Path, pg_url: str, pg_engine: sa.Engine) -> None:
     execute_script(pg_engine, OLD_SCHEMA)
-    models = write_models(app_dir, MODELS)
-    assert run_sync("--database-url", pg_url, "--models", models)[0] == 0
-    # NOT NULL columns were added nullable, so drift remains until a reviewer finishes it.
+    # A NOT NULL column without a default: the existing rows have no value for it.
+    with_code = MODELS.replace('    login_count: Mapped[int] = mapped_column(server_default=sa.text("0"))\n',
+                               '    login_count: Mapped[int] = mapped_column(server_default=sa.text("0"))\n    code: Mapped[str] = mapped_column(sa.String(8))\n')
+    assert with_code != MODELS
+    models = write_models(app_dir, with_code)
+    code, out = run_sync("--database-url", pg_url, "--models", models)
+    assert code == 0 and "users.code is NOT NULL in the models; added as nullable" in out
+    # It was added nullable, so drift remains until a reviewer finishes it.
     code, out = run_sync("--database-url", pg_url, "--models", models, "--check")
-    assert code == 1 and "set NOT NULL on users.is_active" in out
+    assert code == 1 and "set NOT NULL on users.code" in out
 
 
 def test_critical_column_verification_fails_and_strict_exits_1(app_dir: Path, pg_url: str) -> None:

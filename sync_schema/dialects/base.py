@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
-from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+from sqlalchemy.schema import CreateIndex, CreateTable, SetColumnComment, SetTableComment
 
 from ..database import run_sql
 from ..snapshot import CheckConstraint, Column, EnumType, ForeignKey, Index, Snapshot, Table, TableKey, UniqueConstraint
@@ -23,9 +24,12 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Dialect as SADialect
 
 _OWN_DEFAULT = object()
+# Attributes of an engine's dialect that belong to its driver's paramstyle, not the server.
+_PARAMSTYLE_FACTS = frozenset({"paramstyle", "positional", "_paramstyle", "dbapi", "loaded_dbapi"})
 # Seconds a catalog read waits for a table lock (the default of --lock-timeout).
 READ_LOCK_TIMEOUT = 2.0
 _QUOTED = re.compile(r"'(?:[^']|'')*'")
+_UNSPELLED = re.compile(r"[()\s\"]")  # what expression_key drops outside quoted literals
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 
 
@@ -52,6 +56,12 @@ class Dialect:
     supports_identity: ClassVar[bool] = True  # GENERATED ... AS IDENTITY
     # Several ADD COLUMN clauses in one ALTER TABLE statement.
     multi_add_column: ClassVar[bool] = True
+    # Whether the catalog reader sees CHECK constraints and comments (SQLite's pragmas
+    # show neither): where it does not, the models' are not compared.
+    reads_checks: ClassVar[bool] = True
+    # Longest name the server keeps, in bytes; longer ones are cut (0: no limit).
+    max_identifier_bytes: ClassVar[int] = 0
+    supports_comments: ClassVar[bool] = True
     # Synonyms for the current time, all compared as now().
     now_synonyms: ClassVar[tuple[str, ...]] = ("current_timestamp", "now()", "current_timestamp()")
 
@@ -63,17 +73,27 @@ class Dialect:
         self.type_keys: _Keys[str] = _Keys(self._normalize_type)
         self.default_keys: _Keys[str | None] = _Keys(lambda default: None if default is None else self._normalize_default(default))
         self.numbering_defaults: _Keys[bool] = _Keys(self.numbers_rows)  # see numbers_rows
+        self.generated_keys: _Keys[str | None] = _Keys(lambda sql: None if sql is None else self.expression_key(sql))
 
-    @cached_property
+    @property
     def render_dialect(self) -> SADialect:
         """The SQLAlchemy dialect used to render the models' SQL as text.
 
         The engine's driver may use the pyformat paramstyle (psycopg2), for which
         SQLAlchemy doubles every % in rendered text: DEFAULT '100%' would become '100%%'.
         DDL here is literal SQL, so it is rendered for a paramstyle without that escaping.
+        It knows what the engine's dialect learnt from the server on connecting (version,
+        identity and generated-column support...): create_all() renders with those facts.
         """
+        version = getattr(self.sa_dialect, "server_version_info", None)
+        kept = self.__dict__.get("_render_dialect")
+        if kept is not None and kept[0] == version:
+            return kept[1]  # type: ignore[no-any-return]
         render = type(self.sa_dialect)(paramstyle="named")
-        render.server_version_info = getattr(self.sa_dialect, "server_version_info", None)
+        for name, value in vars(self.sa_dialect).items():
+            if name not in _PARAMSTYLE_FACTS and isinstance(value, bool | int | str | tuple | None):
+                setattr(render, name, value)
+        self.__dict__["_render_dialect"] = (version, render)
         return render
 
     # -- inspection ----------------------------------------------------------------
@@ -171,6 +191,24 @@ class Dialect:
     def _strip_casts(self, text: str) -> str:
         return text
 
+    def expression_key(self, sql: str) -> str:
+        """An SQL expression (a generated column's, an index key's, a CHECK's) reduced to
+        what SQLAlchemy's and the server's spellings of it share: case outside quotes,
+        casts the server adds to name the types it resolved, parentheses and white space
+        are dropped. Coarse on purpose: it may take `a - (b - c)` for `a - b - c`, never
+        two spellings of one expression for different ones."""
+        out, last = [], 0
+        for m in _QUOTED.finditer(sql):
+            out.append(_UNSPELLED.sub("", self._strip_inner_casts(sql[last : m.start()].lower())).replace("!=", "<>"))
+            out.append(m.group(0))
+            last = m.end()
+        out.append(_UNSPELLED.sub("", self._strip_inner_casts(sql[last:].lower())).replace("!=", "<>"))
+        return "".join(out)
+
+    def _strip_inner_casts(self, sql: str) -> str:
+        """`sql` (lower case, no quoted literal in it) without the casts the server writes."""
+        return sql
+
     def can_add_column_with_default(self, default: str) -> bool:
         return True
 
@@ -195,7 +233,9 @@ class Dialect:
         """The column's definition; `default` replaces the column's own (None: no default)."""
         parts = [self.quote(column.name), self.column_type_sql(column)]
         default = column.default if default is _OWN_DEFAULT else default
-        if default is not None:
+        if column.generated is not None:
+            parts.append(self.generated_sql(column.generated))
+        elif default is not None:
             parts.append(f"DEFAULT {default}")
         if column.autoincrement and column.autoincrement.startswith("identity"):
             kind = "ALWAYS" if column.autoincrement == "identity_always" else "BY DEFAULT"
@@ -203,6 +243,22 @@ class Dialect:
         if not column.nullable and not force_nullable:
             parts.append("NOT NULL")
         return " ".join(parts)
+
+    def generated_sql(self, expression: str) -> str:
+        return f"GENERATED ALWAYS AS ({expression}) STORED"
+
+    def comment_sql(self, table: Table, column_name: str | None, comment: str | None) -> str | None:
+        """COMMENT ON the table or one of its columns (None: the comment removed)."""
+        if not self.supports_comments:
+            return None
+        target = self.table_name(table.schema, table.name)
+        if column_name is not None:
+            target += "." + self.quote(column_name)
+        text = "NULL" if comment is None else "'" + comment.replace("'", "''") + "'"
+        return f"COMMENT ON {'COLUMN' if column_name is not None else 'TABLE'} {target} IS {text}"
+
+    def primary_key_sql(self, table: Table) -> str:
+        return self._named(table.primary_key_name) + f"PRIMARY KEY ({self.columns_list(table.primary_key)})"
 
     def columns_list(self, names: tuple[str, ...]) -> str:
         return ", ".join(self.quote(n) for n in names)
@@ -213,15 +269,43 @@ class Dialect:
     def create_enum_sql(self, enum: EnumType) -> str:
         raise NotImplementedError(f"{self.name} has no enum types")
 
-    def create_table_sql(self, table: Table, foreign_keys: tuple[ForeignKey, ...]) -> str:
+    def create_table_sql(self, table: Table, foreign_keys: tuple[ForeignKey, ...]) -> list[str]:
+        """CREATE TABLE with these of its foreign keys, and its comments. A table of the
+        models is rendered by SQLAlchemy's own DDL compiler, as create_all() renders it; a
+        table of a reference database, from its snapshot."""
+        if table.source is not None:
+            return self._create_model_table_sql(table, foreign_keys)
         lines = [self.column_sql(c) for c in table.columns]
         if table.primary_key:
-            lines.append(self._named(table.primary_key_name) + f"PRIMARY KEY ({self.columns_list(table.primary_key)})")
+            lines.append(self.primary_key_sql(table))
         lines += [self.unique_sql(u) for u in table.uniques]
         lines += [self.check_sql(c) for c in table.checks]
         lines += [self.foreign_key_sql(fk) for fk in foreign_keys]
         body = ",\n    ".join(lines)
-        return f"CREATE TABLE {self.table_name(table.schema, table.name)} (\n    {body}\n)"
+        sql = [f"CREATE TABLE {self.table_name(table.schema, table.name)} (\n    {body}\n)"]
+        comments = [(None, table.comment)] if table.comment is not None else []
+        comments += [(c.name, c.comment) for c in table.columns if c.comment is not None]
+        return sql + [s for name, text in comments if (s := self.comment_sql(table, name, text))]
+
+    def _create_model_table_sql(self, table: Table, foreign_keys: tuple[ForeignKey, ...]) -> list[str]:
+        source = table.source.table  # type: ignore[attr-defined]
+        wanted = {(fk.columns, fk.ref_schema, fk.ref_table) for fk in foreign_keys}
+        inline = [fkc for fkc in source.foreign_key_constraints if self.source_fk_key(fkc) in wanted]
+        sql = [self._compiled(CreateTable(source, include_foreign_key_constraints=inline))]
+        render = self.render_dialect
+        if render.supports_comments and not render.inline_comments:  # as create_all() does it
+            if source.comment is not None:
+                sql.append(self._compiled(SetTableComment(source)))
+            sql += [self._compiled(SetColumnComment(c)) for c in source.columns if c.comment is not None]
+        return sql
+
+    def source_fk_key(self, fkc: Any) -> tuple[tuple[str, ...], str, str]:
+        """A models' ForeignKeyConstraint as the snapshot's ForeignKey names it: (columns, schema, table)."""
+        ref = fkc.referred_table
+        return (tuple([c.name for c in fkc.columns]), ref.schema or self.default_schema, ref.name)
+
+    def _compiled(self, element: Any) -> str:
+        return str(element.compile(dialect=self.render_dialect)).strip()
 
     def _named(self, name: str | None) -> str:
         return f"CONSTRAINT {self.quote(name)} " if name else ""
@@ -250,19 +334,29 @@ class Dialect:
         return f"ALTER TABLE {self.table_name(table.schema, table.name)} ADD {self.foreign_key_sql(fk)}"
 
     def add_columns_sql(self, table: Table, columns: list[tuple[Column, str | None]]) -> list[str]:
-        """ADD COLUMN statements for (column, default) pairs, each added as nullable."""
+        """ADD COLUMN statements for (column, default) pairs, NOT NULL where the column is
+        (the planner makes a column nullable where existing rows would get no value)."""
         target = self.table_name(table.schema, table.name)
-        clauses = [f"ADD COLUMN {self.column_sql(c, force_nullable=True, default=d)}" for c, d in columns]
+        clauses = [f"ADD COLUMN {self.column_sql(c, default=d)}" for c, d in columns]
         if self.multi_add_column:
             return [f"ALTER TABLE {target} " + ", ".join(clauses)]
         return [f"ALTER TABLE {target} {clause}" for clause in clauses]
 
     def create_index_sql(self, table: Table, index: Index) -> str:
+        """CREATE INDEX; for an index of the models, as create_all() renders it."""
+        sa_index = table.source.indexes.get(index.name) if table.source is not None else None  # type: ignore[attr-defined]
+        if sa_index is not None:
+            return self._compiled(CreateIndex(sa_index))
         unique = "UNIQUE " if index.unique else ""
         name = self.quote(index.name) + " " if index.name else ""
         # Expressions are kept wrapped in parentheses; anything else is a column name.
-        exprs = ", ".join(e if e.startswith("(") else self.quote(e) for e in index.expressions)
-        sql = f"CREATE {unique}INDEX {name}ON {self.table_name(table.schema, table.name)} ({exprs})"
+        elements = [e if e.startswith("(") else self.quote(e) for e in index.expressions]
+        if index.options:
+            elements = [f"{e} {o}" if o else e for e, o in zip(elements, index.options, strict=False)]
+        using = f"USING {index.method} " if index.method else ""
+        sql = f"CREATE {unique}INDEX {name}ON {self.table_name(table.schema, table.name)} {using}({', '.join(elements)})"
+        if index.include:
+            sql += f" INCLUDE ({self.columns_list(index.include)})"
         if index.where:
             sql += f" WHERE {index.where}"
         return sql

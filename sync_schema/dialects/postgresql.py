@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from ..database import run_sql
 from ..signature import match_columns, table_signature
-from ..snapshot import CheckConstraint, Column, EnumType, ForeignKey, Index, Snapshot, Table, TableKey, UniqueConstraint
+from ..snapshot import CheckConstraint, Column, EnumType, ForeignKey, Index, Snapshot, Table, TableKey, UniqueConstraint, index_element_options
 from .base import READ_LOCK_TIMEOUT, Dialect, _wrapped_in_parens
 
 if TYPE_CHECKING:
@@ -23,6 +23,11 @@ if TYPE_CHECKING:
 _FK_ACTIONS = {"a": None, "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
 _SERIAL_DEFAULT = re.compile(r"^nextval\('[^']+'(::regclass)?\)$")  # the server always writes the cast; models may not
 _CAST = re.compile(r"^(?P<value>'(?:[^']|'')*'|\(.*\)|[^:()']+)::[\w\s.\"\[\]]+(\(\d+(,\s*\d+)?\))?(\[\])*$")
+# A cast anywhere in an expression, as pg_get_expr writes them: (email)::text, 'a'::character varying(20)[]
+_INNER_CAST = re.compile(
+    r'::(?:"[^"]+"|[a-z_][\w$]*)(?:\.(?:"[^"]+"|[a-z_][\w$]*))?'
+    r"(?:\s+(?:varying|precision|with\s+time\s+zone|without\s+time\s+zone))*(?:\(\d+(?:,\s*\d+)?\))?(?:\[\])*"
+)
 _TYPE_ALIASES = {
     "varchar": "character varying",
     "char": "character",
@@ -61,6 +66,7 @@ class PostgreSQLDialect(Dialect):
     name = "postgresql"
     default_schema = "public"
     queries_per_inspect = 4
+    max_identifier_bytes = 63  # NAMEDATALEN - 1
     fetch_in_background = True  # psycopg2 and psycopg connections may be used from any thread, one at a time
 
     def __init__(self, sa_dialect) -> None:  # type: ignore[no-untyped-def]
@@ -84,11 +90,16 @@ class PostgreSQLDialect(Dialect):
         overview = next(results)
         self.server_version = overview.server_version
         enums = {(schema, name): EnumType(schema, name, tuple(labels)) for schema, name, labels in overview.enums or ()}
-        read = _read_columns(next(results), self.type_keys, self.default_keys, self.numbering_defaults)
+        read = _read_columns(next(results), self.type_keys, self.default_keys, self.numbering_defaults, self.generated_keys)
         constraint_rows, index_rows = _by_table(next(results)), _by_table(next(results))
+        opclasses = {int(oid): name for oid, name in (overview.opclasses or {}).items()}
+        comments = {(schema, name): comment for schema, name, comment in overview.table_comments or ()}
         tables = {}
         for key, table_columns in read.columns.items():
-            table = tables[key] = _table(key, table_columns, read.estimates[key], read.attnames, constraint_rows.get(key, ()), index_rows.get(key, ()))
+            table = tables[key] = _table(
+                key, table_columns, read.estimates[key], read.attnames, constraint_rows.get(key, ()), index_rows.get(key, ()),
+                opclasses, comments.get(key),
+            )
             table_signature(table, self, tuple(read.entries[key]))
         return Snapshot("postgresql", overview.current_schema or "public", frozenset(overview.schemas), tables, enums)
 
@@ -126,7 +137,9 @@ class PostgreSQLDialect(Dialect):
                 if existing_column.default == default:
                     continue  # the same text
                 stored = self.default_key(existing_column.default)
-                if stored in (self.default_key(column.default), self.default_key(column.python_default)):
+                # The Python default stands in only where there is no server default
+                # (see diff.compare_columns): server_default="0" with default=False is '0'.
+                if stored == self.default_key(column.default if column.default is not None else column.python_default):
                     continue  # already equal as text: no query needed (the usual case)
                 type_ = existing_column.type
                 if self.type_key(type_).split("(")[0] in _TEXT_TYPES:
@@ -208,6 +221,9 @@ class PostgreSQLDialect(Dialect):
 
     def numbers_rows(self, default: str | None) -> bool:
         return default is not None and default[:8] == "nextval(" and _SERIAL_DEFAULT.match(default) is not None
+
+    def _strip_inner_casts(self, sql: str) -> str:
+        return _INNER_CAST.sub("", sql)
 
     def _strip_casts(self, text: str) -> str:
         while True:
@@ -403,7 +419,11 @@ def _short_name(name: str) -> str:
 
 
 def _read_columns(
-    rows: Sequence[Sequence], type_keys: dict[str, str], default_keys: dict[str | None, str | None], numbering_defaults: dict[str | None, bool],  # type: ignore[type-arg]
+    rows: Sequence[Sequence],  # type: ignore[type-arg]
+    type_keys: dict[str, str],
+    default_keys: dict[str | None, str | None],
+    numbering_defaults: dict[str | None, bool],
+    generated_keys: dict[str | None, str | None],
 ) -> _ColumnsRead:
     """Columns by table, their signature entries (see signature.table_signature), column
     names by attribute number (to name constraint and index keys) and row estimates, from
@@ -415,7 +435,7 @@ def _read_columns(
     current_schema = current_table = None
     append = add_entry = [].append
     names: dict[int, str] = {}
-    for schema, table, estimate, name, attnum, type_, not_null, default, identity, generated in rows:
+    for schema, table, estimate, name, attnum, type_, not_null, default, identity, generated, comment in rows:
         if table != current_table or schema != current_schema:
             current_schema, current_table = schema, table
             key = (schema, table)
@@ -426,19 +446,22 @@ def _read_columns(
         if name is None:
             continue  # a table without columns
         names[attnum] = name
-        if generated:
-            continue  # generated columns are the database's business, as on the models' side
         nullable = not not_null
-        # Column's fields in order; the last five only the models' side fills.
-        if identity:
-            append(_new_tuple(Column, (name, type_, nullable, default, "identity_always" if identity == "a" else "identity", None, False, None, None, None)))
-            add_entry((name, type_keys[type_], nullable, True, None))
+        # Column's fields in order (the last five only the models' side fills), and its
+        # signature entry as signature.column_entry spells it.
+        if generated is not None:
+            append(_new_tuple(Column, (name, type_, nullable, None, None, generated, comment, None, False, None, None, None)))
+            add_entry((name, type_keys[type_], nullable, False, None, generated_keys[generated], comment))
+        elif identity:
+            append(_new_tuple(Column, (name, type_, nullable, default, "identity_always" if identity == "a" else "identity", None, comment,
+                                       None, False, None, None, None)))
+            add_entry((name, type_keys[type_], nullable, True, None, None, comment))
         elif numbering_defaults[default]:  # nextval() of a sequence: SERIAL, spelled out by the server
-            append(_new_tuple(Column, (name, type_, nullable, None, "serial", None, False, None, None, None)))
-            add_entry((name, type_keys[type_], nullable, True, None))
+            append(_new_tuple(Column, (name, type_, nullable, None, "serial", None, comment, None, False, None, None, None)))
+            add_entry((name, type_keys[type_], nullable, True, None, None, comment))
         else:
-            append(_new_tuple(Column, (name, type_, nullable, default, None, None, False, None, None, None)))
-            add_entry((name, type_keys[type_], nullable, False, default_keys[default]))
+            append(_new_tuple(Column, (name, type_, nullable, default, None, None, comment, None, False, None, None, None)))
+            add_entry((name, type_keys[type_], nullable, False, default_keys[default], None, comment))
     return read
 
 
@@ -482,7 +505,7 @@ _new_tuple = tuple.__new__
 
 def _table(
     key: TableKey, columns: list[Column], estimate: int | None, attnames: dict[TableKey, dict[int, str]],
-    constraint_rows: Iterable[Any], index_rows: Iterable[Any],
+    constraint_rows: Iterable[Any], index_rows: Iterable[Any], opclasses: dict[int, str], comment: str | None,
 ) -> Table:
     """One table from its columns and its rows of the constraints and indexes queries,
     unpacked by position: attribute access on a result row costs about a microsecond, and
@@ -506,15 +529,25 @@ def _table(
         elif kind == "c":
             checks.append(CheckConstraint(name, _check_body(definition)))
     indexes = []
-    for _, _, name, is_unique, is_valid, method, predicate, keys, definitions in index_rows:
+    for _, _, name, is_unique, is_valid, method, predicate, keys, include_keys, key_options, key_opclasses, definitions in index_rows:
         if definitions is None:  # column keys only, the common case
             expressions = tuple([names.get(attnum, "(?)") for attnum in keys])
         else:
             expressions = _index_keys(keys, definitions, names)
-        indexes.append(Index(name, expressions, is_unique, predicate, method if method != "btree" else None, is_valid))
+        include = tuple([names.get(attnum, "?") for attnum in include_keys]) if include_keys else ()
+        options: tuple[str, ...] = ()
+        if any(key_options) or any(oid in opclasses for oid in key_opclasses):
+            # indoption bits: 1 DESC, 2 NULLS FIRST (the server's defaults: NULLS LAST ascending, FIRST descending)
+            options = tuple([
+                index_element_options(opclasses.get(oid), bool(bits & 1), bool(bits & 2))
+                for bits, oid in zip(key_options[: len(keys)], key_opclasses[: len(keys)], strict=False)
+            ])
+            if not any(options):
+                options = ()
+        indexes.append(Index(name, expressions, is_unique, predicate, method if method != "btree" else None, is_valid, include, options))
     return Table(
         key[0], key[1], tuple(columns), primary_key, primary_key_name, tuple(indexes),
-        tuple(uniques), tuple(fks), tuple(checks), row_estimate=estimate,
+        tuple(uniques), tuple(fks), tuple(checks), comment, row_estimate=estimate,
     )
 
 

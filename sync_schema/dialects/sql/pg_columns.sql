@@ -10,14 +10,16 @@ SELECT n.nspname AS schema_name,
        -- are expected, passing zero is sufficient"), and with a relation pg_get_expr
        -- opens it, taking a lock and building its cache entry: 40% of this query at
        -- 1,000 tables. Generated columns (whose expression does refer to columns) are
-       -- skipped by the caller, so their expression is not fetched.
+       -- spelled with their relation, the few there are.
        CASE WHEN a.attgenerated = '' THEN pg_get_expr(d.adbin, 0) END AS column_default,
        a.attidentity::text AS identity,
-       a.attgenerated::text AS generated
+       CASE WHEN a.attgenerated <> '' THEN pg_get_expr(d.adbin, d.adrelid) END AS generated,
+       ds.description AS comment
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
 LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+LEFT JOIN pg_description ds ON ds.objoid = a.attrelid AND ds.objsubid = a.attnum AND ds.classoid = 'pg_class'::regclass
 WHERE c.relkind IN ('r', 'p')
   AND NOT c.relispartition
   AND n.nspname = ANY(:schemas)

@@ -9,6 +9,11 @@ SELECT n.nspname AS schema_name,
        am.amname AS method,
        pg_get_expr(ix.indpred, ix.indrelid, true) AS predicate,
        (ix.indkey::int2[])[0:ix.indnkeyatts - 1] AS keys,
+       -- INCLUDE columns, then per key: DESC / NULLS FIRST bits and the operator class
+       -- (named from the overview's list of non-default ones).
+       (ix.indkey::int2[])[ix.indnkeyatts:ix.indnatts - 1] AS include_keys,
+       (ix.indoption::int2[])[0:ix.indnkeyatts - 1] AS key_options,
+       (ix.indclass::oid[])[0:ix.indnkeyatts - 1] AS key_opclasses,
        -- Expressions (key 0) only where there are some: pg_get_indexdef is costly per call.
        CASE WHEN 0 = ANY(ix.indkey::int2[]) THEN ARRAY(
            SELECT pg_get_indexdef(ix.indexrelid, k, true) FROM generate_series(1, ix.indnkeyatts) AS k ORDER BY k

@@ -21,4 +21,13 @@ SELECT set_config('jit', 'off', true) AS jit,
         FROM pg_type t
         JOIN pg_namespace n ON n.oid = t.typnamespace
         WHERE t.typtype = 'e' AND n.nspname NOT LIKE 'pg\_%' AND n.nspname <> 'information_schema'
-       ) AS enums
+       ) AS enums,
+       -- Operator classes that are not their type's default: an index key using one names it.
+       (SELECT json_object_agg(oc.oid::text, oc.opcname) FROM pg_opclass oc WHERE NOT oc.opcdefault) AS opclasses,
+       -- Table comments as [schema, table, comment]: few tables have one.
+       (SELECT json_agg(json_build_array(n.nspname, c.relname, ds.description))
+        FROM pg_description ds
+        JOIN pg_class c ON c.oid = ds.objoid AND c.relkind IN ('r', 'p')
+        JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE ds.classoid = 'pg_class'::regclass AND ds.objsubid = 0
+       ) AS table_comments
