@@ -362,15 +362,17 @@ def _indexes_equal(desired: Index, actual: Index, dialect: Dialect) -> bool:
         return False
     if desired.include != actual.include or desired.options != actual.options:
         return False
-    if (desired.where is None) != (actual.where is None):
-        return False  # partial in one place only (predicates themselves are spelled too differently to compare)
+    # Expressions and predicates are spelled differently by SQLAlchemy and the server
+    # (casts, parentheses): compared by what the two spellings share; where that is not
+    # enough (CAST(a AS TEXT) against a::text), the server spells the models' (see
+    # read.read_and_diff) and they are compared again.
+    keys = dialect.generated_keys
+    if (desired.where is None) != (actual.where is None) or (desired.where != actual.where and keys[desired.where] != keys[actual.where]):
+        return False
     if desired.expressions == actual.expressions:
         return True
     if len(desired.expressions) != len(actual.expressions):
         return False
-    # Expressions are spelled differently by SQLAlchemy and the server (casts, parentheses):
-    # they are compared by what the two spellings share.
-    keys = dialect.generated_keys
     return all(a == b or keys[a] == keys[b] for a, b in zip(desired.expressions, actual.expressions, strict=True))
 
 
@@ -381,6 +383,8 @@ def _index_difference(desired: Index, actual: Index) -> str:
         return f"method {actual.method or 'btree'} in the database, {desired.method or 'btree'} in the models"
     if (desired.where is None) != (actual.where is None):
         return "partial (WHERE " + (desired.where or actual.where or "") + ") in the " + ("models" if desired.where else "database") + " only"
+    if desired.where != actual.where and desired.expressions == actual.expressions:
+        return f"WHERE {actual.where} in the database, WHERE {desired.where} in the models"
     if desired.include != actual.include:
         return f"INCLUDE ({', '.join(actual.include)}) in the database, ({', '.join(desired.include)}) in the models"
     if desired.options != actual.options and desired.expressions == actual.expressions:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import decimal
 import enum
 import logging
@@ -9,7 +10,7 @@ from collections.abc import Iterable
 from typing import NamedTuple
 
 import sqlalchemy as sa
-from sqlalchemy.schema import CreateIndex
+from sqlalchemy.schema import AddConstraint, CreateIndex
 from sqlalchemy.sql import functions, operators
 from sqlalchemy.sql.elements import False_, TextClause, True_, UnaryExpression
 from sqlalchemy.sql.schema import DefaultClause
@@ -113,7 +114,7 @@ class _ModelsCompiler:
         uniques, fks, checks = [], [], []
         ddl = self._ddl
         for constraint in [*(sorted(constraints, key=_by_name) if len(constraints) > 1 else constraints), *column_checks]:
-            if isinstance(constraint, sa.PrimaryKeyConstraint) or not constraint._should_create_for_compiler(ddl):
+            if isinstance(constraint, sa.PrimaryKeyConstraint) or not _created(constraint, ddl):
                 continue  # e.g. Boolean(create_constraint=True)'s CHECK where booleans are native
             name = self.name(constraint, sa_table)
             if isinstance(constraint, sa.ForeignKeyConstraint):
@@ -352,6 +353,18 @@ def _sql(clause: object, dialect: Dialect) -> str:
         return clause
     compiled = clause.compile(dialect=dialect.render_dialect, compile_kwargs={"literal_binds": True, "include_table": False})  # type: ignore[attr-defined]
     return str(compiled)
+
+
+def _created(constraint: sa.Constraint, compiler: object) -> bool:
+    """Whether create_all() makes this constraint on this dialect: its create rule (a
+    Boolean's or a non-native Enum's CHECK where the type is native) and ddl_if(). A rule
+    that AddConstraint set only moves the constraint out of CREATE TABLE into an ALTER
+    (create_all() does that for use_alter keys, in this very process): it is still made."""
+    rule = constraint._create_rule
+    if rule is not None and isinstance(getattr(rule, "__self__", None) or getattr(rule, "target", None), AddConstraint):
+        constraint = copy.copy(constraint)
+        constraint._create_rule = None
+    return bool(constraint._should_create_for_compiler(compiler))  # type: ignore[arg-type]
 
 
 def _fk_action(action: str | None) -> str | None:

@@ -55,6 +55,12 @@ def read_and_diff(
             respelled = dialect.respell_defaults(conn, desired, actual, mismatched)
             if respelled is not desired:
                 desired, changes = respelled, diff_snapshots(respelled, actual, dialect, excluded)
+        # Index expressions and predicates that differ as text: spelled by the server, then compared again.
+        expressions = {((c.schema, c.table), c.name) for c in changes if c.kind is Kind.INDEX_MISMATCH and c.table is not None and c.name}
+        if expressions:
+            respelled = dialect.respell_index_expressions(conn, desired, actual, expressions)
+            if respelled is not desired:
+                desired, changes = respelled, diff_snapshots(respelled, actual, dialect, excluded)
         return desired, actual, changes
 
 

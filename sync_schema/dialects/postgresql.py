@@ -176,6 +176,54 @@ class PostgreSQLDialect(Dialect):
             tables[key] = replace(tables[key], columns=tuple(columns))
         return replace(desired, tables=tables)
 
+    def respell_index_expressions(self, conn: Connection, desired: Snapshot, actual: Snapshot, indexes: Collection[tuple[TableKey, str]]) -> Snapshot:
+        """SQLAlchemy and the server spell one expression differently (CAST(a AS TEXT) and
+        a::text, added parentheses and casts), too differently for any normalizing of text.
+        So the server spells the models' expressions: each index is built on an empty
+        temporary copy of its table's columns (CREATE TEMP TABLE ... (LIKE table)) and read
+        back with the same catalog functions as the database's own, all in one query, in a
+        transaction that is rolled back. Asked only for indexes whose expressions differ as
+        text; a declaration the server rejects keeps its spelling (and is reported)."""
+        wanted = []
+        for key, name in sorted(indexes):
+            table, existing = desired.tables.get(key), actual.tables.get(key)
+            index = next((ix for ix in table.indexes if ix.name == name), None) if table else None
+            if index is None or existing is None:
+                continue
+            elements = [e if e.startswith("(") else self.quote(e) for e in index.expressions]
+            wanted.append((key, index, self.table_name(*key), elements, index.where))
+        if not wanted:
+            return desired
+        try:
+            run_sql(conn, _INDEX_SPELLING_FUNCTION)
+            result = conn.execute(
+                sa.text("SELECT v.i, pg_temp.sync_schema_index_spelling(v.source, v.elements, v.predicate, v.n) AS spelled "
+                        "FROM unnest(CAST(:sources AS text[]), CAST(:elements AS text[]), CAST(:predicates AS text[]), CAST(:ns AS int[])) "
+                        "WITH ORDINALITY AS v(source, elements, predicate, n, i)"),
+                {"sources": [w[2] for w in wanted], "elements": [", ".join(w[3]) for w in wanted],
+                 "predicates": [w[4] for w in wanted], "ns": [len(w[3]) for w in wanted]},
+            ).all()
+            spelled_by_row = {row.i: row.spelled for row in result}
+            rows = [spelled_by_row.get(i + 1) for i in range(len(wanted))]
+        except sa.exc.DBAPIError:
+            rows = []  # no TEMP privilege, a read-only standby: compared as spelled
+        finally:
+            conn.rollback()  # the temporary tables, their indexes and the function go with it
+        respelled: dict[TableKey, dict[str, Index]] = {}
+        for (key, index, *_), spelled in zip(wanted, rows, strict=False):
+            if not spelled:
+                continue
+            *keys, predicate = spelled
+            expressions = tuple(e if not e.startswith("(") else f"({k})" for e, k in zip(index.expressions, keys, strict=True))
+            respelled.setdefault(key, {})[index.name or ""] = index._replace(expressions=expressions, where=predicate if index.where else None)
+        if not respelled:
+            return desired
+        tables = dict(desired.tables)
+        for key, by_name in respelled.items():
+            table = tables[key]
+            tables[key] = replace(table, indexes=tuple([by_name.get(ix.name or "", ix) for ix in table.indexes]))
+        return replace(desired, tables=tables)
+
     # -- comparison keys -----------------------------------------------------------
 
     def _normalize_type(self, type_: str) -> str:
@@ -400,6 +448,31 @@ END
 $$
 """
 _TEXT_TYPES = {"text", "character varying", "character"}
+
+# Builds an index of the given elements and predicate on an empty temporary table LIKE
+# the source (its columns and types), and returns the key definitions then the predicate
+# as the catalog reader would read them; NULL where the server rejects it. The caller
+# rolls the transaction back.
+_INDEX_SPELLING_FUNCTION = """
+CREATE OR REPLACE FUNCTION pg_temp.sync_schema_index_spelling(source text, elements text, predicate text, n int) RETURNS text[]
+LANGUAGE plpgsql AS $$
+DECLARE
+    probe text := 'sync_schema_probe_' || md5(source);
+    index_oid oid;
+    spelled text[];
+BEGIN
+    EXECUTE format('CREATE TEMP TABLE IF NOT EXISTS %I (LIKE %s)', probe, source);
+    EXECUTE format('CREATE INDEX sync_schema_probe_index ON pg_temp.%I (%s)%s', probe, elements, coalesce(' WHERE ' || predicate, ''));
+    SELECT i.oid INTO index_oid FROM pg_class i WHERE i.relname = 'sync_schema_probe_index' AND i.relnamespace = pg_my_temp_schema();
+    SELECT array_agg(pg_get_indexdef(index_oid, k, true) ORDER BY k) INTO spelled FROM generate_series(1, n) AS k;
+    spelled := spelled || (SELECT pg_get_expr(ix.indpred, ix.indrelid, true) FROM pg_index ix WHERE ix.indexrelid = index_oid);
+    EXECUTE 'DROP INDEX pg_temp.sync_schema_probe_index';
+    RETURN spelled;
+EXCEPTION WHEN others THEN
+    RETURN NULL;
+END
+$$
+"""
 
 
 def _literal_text(dialect: Dialect, default: str | None) -> str | None:

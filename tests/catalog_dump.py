@@ -1,0 +1,84 @@
+"""A PostgreSQL database's schema as the server itself spells it, for comparing two
+databases object by object: what create_all() made against what the sync made.
+
+Only catalog functions the server owns are used (format_type, pg_get_expr,
+pg_get_indexdef, pg_get_constraintdef), so the comparison does not depend on any
+spelling of ours. The tool's own tables are left out.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+OWN_TABLES = ("sync_schema_history", "sync_schema_history_statements", "sync_schema_lock", "alembic_version")
+
+_COLUMNS = """
+SELECT n.nspname, c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
+       pg_get_expr(d.adbin, d.adrelid), a.attidentity::text, a.attgenerated::text,
+       col_description(c.oid, a.attnum), a.attnum
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
+WHERE c.relkind IN ('r', 'p') AND n.nspname = ANY(:schemas)
+"""
+_TABLES = """
+SELECT n.nspname, c.relname, obj_description(c.oid, 'pg_class')
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p') AND n.nspname = ANY(:schemas)
+"""
+_INDEXES = """
+SELECT n.nspname, t.relname, i.relname, pg_get_indexdef(i.oid), ix.indisvalid
+FROM pg_index ix JOIN pg_class i ON i.oid = ix.indexrelid JOIN pg_class t ON t.oid = ix.indrelid
+JOIN pg_namespace n ON n.oid = t.relnamespace
+WHERE n.nspname = ANY(:schemas)
+"""
+_CONSTRAINTS = """
+SELECT n.nspname, c.relname, con.conname, con.contype::text, pg_get_constraintdef(con.oid), con.convalidated
+FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = ANY(:schemas)
+"""
+_ENUMS = """
+SELECT n.nspname, t.typname, array_agg(e.enumlabel::text ORDER BY e.enumsortorder)
+FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace JOIN pg_enum e ON e.enumtypid = t.oid
+WHERE n.nspname = ANY(:schemas) GROUP BY 1, 2
+"""
+
+
+def dump_catalog(engine: sa.Engine, schemas: tuple[str, ...] = ("public",), column_order: bool = False) -> dict[str, Any]:
+    """Every table, column, index, constraint and enum type of `schemas`, keyed by name.
+    `column_order`: include each column's position (create_all() and a sync into an empty
+    database agree on it; a sync that adds columns to old tables appends them)."""
+    with engine.connect() as conn:
+        params = {"schemas": list(schemas)}
+
+        def rows(sql: str) -> list[tuple[Any, ...]]:
+            return [tuple(r) for r in conn.execute(sa.text(sql), params) if r[1] not in OWN_TABLES]
+
+        columns = {}
+        order: dict[tuple[str, str], list[str]] = {}
+        for schema, table, name, type_, not_null, default, identity, generated, comment, attnum in sorted(rows(_COLUMNS), key=lambda r: r[-1]):
+            columns[(schema, table, name)] = (type_, not_null, default, identity, generated, comment)
+            order.setdefault((schema, table), []).append(name)
+        dump = {
+            "tables": {(r[0], r[1]): r[2] for r in rows(_TABLES)},
+            "columns": columns,
+            "indexes": {(r[0], r[1], r[2]): r[3:] for r in rows(_INDEXES)},
+            "constraints": {(r[0], r[1], r[2]): r[3:] for r in rows(_CONSTRAINTS)},
+            "enums": {(r[0], r[1]): tuple(r[2]) for r in conn.execute(sa.text(_ENUMS), params)},
+        }
+        if column_order:
+            dump["column_order"] = order
+        return dump
+
+
+def catalog_differences(want: dict[str, Any], have: dict[str, Any]) -> list[str]:
+    """One line per object that differs between two dumps: missing, extra or unequal."""
+    lines = []
+    for kind in want:
+        for key in sorted(set(want[kind]) | set(have.get(kind, {})), key=repr):
+            a, b = want[kind].get(key, "<missing>"), have.get(kind, {}).get(key, "<missing>")
+            if a != b:
+                lines.append(f"{kind} {'.'.join(map(str, key))}: reference {a!r}, synced {b!r}")
+    return lines
