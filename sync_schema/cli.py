@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"sync-schema {__version__}")
     parser.add_argument("--database-url", metavar="URL", help="database URL (default: the variable named by --database-url-env)")
     parser.add_argument("--database-url-env", metavar="NAME", help="environment variable holding the URL (default DATABASE_URL)")
-    parser.add_argument("--models", metavar="MODULE[:ATTR]", help="import path of the models: pkg.models or pkg.models:Base")
+    parser.add_argument("--models", metavar="MODULE[:ATTR][,...]", help="import path of the models: pkg.models or pkg.models:Base; several, comma separated, are each imported")
     parser.add_argument("--critical-columns", metavar="LIST", help="table.column or schema.table.column, comma separated; verified after the sync")
     parser.add_argument("--schemas", metavar="LIST", help="schemas to sync (default: those the models use)")
     parser.add_argument("--exclude-tables", metavar="LIST", help="tables to leave alone (table or schema.table)")

@@ -21,15 +21,28 @@ class LoadedModels:
 
 
 def load_models(spec: str | None) -> LoadedModels:
-    """Import `pkg.mod` or `pkg.mod:attr` and return every MetaData it holds.
+    """Import `pkg.mod` or `pkg.mod:attr` and return every MetaData it holds; several,
+    comma separated (`app.models.core, app.models.registry`), are each imported: models
+    split over modules that share one Base exist only once every module is imported.
 
     The attribute (or, without one, each module global) may be a MetaData, a declarative
     Base (2.0 DeclarativeBase or legacy declarative_base()), a Flask-SQLAlchemy `db` or
     SQLModel's `SQLModel`: all of them expose `.metadata`.
     """
-    if not spec or not spec.strip():
+    specs = [part.strip() for part in (spec or "").split(",") if part.strip()]
+    if not specs:
         raise ModelsError("no models configured", "pass --models pkg.module (or pkg.module:Base) or set SYNC_SCHEMA_MODELS")
-    spec = spec.strip()
+    found: dict[int, tuple[sa.MetaData, str]] = {}
+    for one in specs:
+        for metadata, source in _load_one(one):
+            found.setdefault(id(metadata), (metadata, source))
+    joined = ", ".join(specs)
+    if not any(md.tables for md, _ in found.values()):
+        raise ModelsError(f"the metadata in {joined!r} has no tables", "import the modules that define your models in it")
+    return LoadedModels(joined, tuple(md for md, _ in found.values()), tuple(src for _, src in found.values()))
+
+
+def _load_one(spec: str) -> list[tuple[sa.MetaData, str]]:
     module_name, _, attr = spec.partition(":")
     cwd = os.getcwd()
     if cwd not in sys.path:
@@ -71,9 +84,7 @@ def load_models(spec: str | None) -> LoadedModels:
                 f"no SQLAlchemy metadata found in {module_name!r}",
                 "import your Base/db/MetaData in that module, or name it: --models module:Base",
             )
-    if not any(md.tables for md, _ in found):
-        raise ModelsError(f"the metadata in {spec!r} has no tables", "import the modules that define your models in it")
-    return LoadedModels(spec, tuple(md for md, _ in found), tuple(src for _, src in found))
+    return found
 
 
 def metadata_of(obj: object) -> sa.MetaData | None:
