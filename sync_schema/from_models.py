@@ -361,7 +361,10 @@ def _created(constraint: sa.Constraint, compiler: object) -> bool:
     that AddConstraint set only moves the constraint out of CREATE TABLE into an ALTER
     (create_all() does that for use_alter keys, in this very process): it is still made."""
     rule = constraint._create_rule
-    if rule is not None and isinstance(getattr(rule, "__self__", None) or getattr(rule, "target", None), AddConstraint):
+    owner = getattr(rule, "__self__", None)
+    if owner is None:
+        owner = getattr(rule, "target", None)  # util.portable_instancemethod
+    if isinstance(owner, AddConstraint):
         constraint = copy.copy(constraint)
         constraint._create_rule = None
     return bool(constraint._should_create_for_compiler(compiler))  # type: ignore[arg-type]

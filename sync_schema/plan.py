@@ -180,7 +180,11 @@ class _Planner:
             assert isinstance(table, Table)
             inline = []
             for fk in table.foreign_keys:
-                if ((fk.ref_schema, fk.ref_table) in available or (fk.ref_schema, fk.ref_table) == table.key) and not _use_alter(table, fk, self.dialect):
+                # Without ALTER TABLE ... ADD (SQLite), every key goes into CREATE TABLE, as
+                # create_all() puts them: the referenced table need not exist yet there.
+                if not self.dialect.supports_alter_column or (
+                    ((fk.ref_schema, fk.ref_table) in available or (fk.ref_schema, fk.ref_table) == table.key) and not _use_alter(table, fk, self.dialect)
+                ):
                     inline.append(fk)
                 else:
                     deferred.append((change, table, fk))  # created later in this run: a cycle

@@ -75,3 +75,35 @@ class _nothing:
 
     def __exit__(self, *exc: object) -> None:
         return None
+
+
+# Not on SQLite: PostgreSQL's types and extensions, and NULLS FIRST/LAST (SQLite rejects them in an index).
+SQLITE_CASES = [c for c in CASES if "pg." not in c.models and not c.setup and "nulls_" not in c.models]
+
+
+def sqlite_schema(engine: sa.Engine) -> dict[tuple[str, str], str]:
+    """sqlite_master: every table and index with the SQL that made it."""
+    with engine.connect() as conn:
+        return {
+            (r.type, r.name): r.sql for r in conn.exec_driver_sql("SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'")
+            if not r.tbl_name.startswith("sync_schema_")
+        }
+
+
+@pytest.mark.parametrize("case", SQLITE_CASES, ids=[c.name for c in SQLITE_CASES])
+def test_sqlite_sync_into_an_empty_database_makes_what_create_all_makes(case: Case, app_dir: Path, tmp_path: Path) -> None:
+    models = write_models(app_dir, case.models)
+    reference_url, synced_url = f"sqlite:///{tmp_path / 'reference.db'}", f"sqlite:///{tmp_path / 'synced.db'}"
+    reference, synced = sa.create_engine(reference_url), sa.create_engine(synced_url)
+    try:
+        with pytest.warns() if "Computed" in case.models and "persisted" not in case.models else _nothing():
+            load_metadata(app_dir, models).create_all(reference)
+        code, out = run_sync("--database-url", synced_url, "--models", models)
+        assert code == 0 and "FAILED" not in out and "ERROR" not in out, out
+        assert sqlite_schema(synced) == sqlite_schema(reference)
+        for url in (synced_url, reference_url):
+            code, out = run_sync("--database-url", url, "--models", models, "--check")
+            assert code == 0 and "0 differences" in out, out
+    finally:
+        reference.dispose()
+        synced.dispose()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from ..snapshot import Column, ForeignKey, Index, Snapshot, Table, UniqueConstraint
+from ..snapshot import Column, ForeignKey, Index, Snapshot, Table, UniqueConstraint, index_element_options
 from .base import READ_LOCK_TIMEOUT, Dialect
 
 if TYPE_CHECKING:
@@ -16,19 +16,19 @@ if TYPE_CHECKING:
 
 _USER_TABLES = "m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
 _COLUMNS = f"""
-SELECT m.name AS table_name, p.name, p.type, p."notnull" AS not_null, p.dflt_value, p.pk
-FROM sqlite_master m JOIN pragma_table_info(m.name) p
+SELECT m.name AS table_name, p.name, p.type, p."notnull" AS not_null, p.dflt_value, p.pk, p.hidden
+FROM sqlite_master m JOIN pragma_table_xinfo(m.name) p
 WHERE {_USER_TABLES}
 ORDER BY m.name, p.cid
 """
 _INDEXES = f"""
 SELECT m.name AS table_name, il.name, il."unique" AS is_unique, il.origin, il.partial,
-       ii.name AS column_name, ix.sql
+       ii.name AS column_name, ii."desc" AS descending, ix.sql
 FROM sqlite_master m
 JOIN pragma_index_list(m.name) il
-JOIN pragma_index_info(il.name) ii
+JOIN pragma_index_xinfo(il.name) ii
 LEFT JOIN sqlite_master ix ON ix.type = 'index' AND ix.name = il.name
-WHERE {_USER_TABLES}
+WHERE {_USER_TABLES} AND ii.key = 1
 ORDER BY m.name, il.name, ii.seqno
 """
 _FOREIGN_KEYS = f"""
@@ -49,6 +49,13 @@ class SQLiteDialect(Dialect):
     supports_identity = False
     multi_add_column = False
     queries_per_inspect = 3
+    reads_checks = False  # no pragma lists them
+    supports_comments = False
+
+    def expression_key(self, sql: str) -> str:
+        # The pragmas show neither an index expression nor a generated column's: such
+        # things are compared by their presence (and an index by its number of keys).
+        return _UNKNOWN_EXPRESSION
 
     def fetch_catalog(self, conn: Connection, schemas: set[str] | None, lock_timeout: float = READ_LOCK_TIMEOUT) -> Iterator[Any]:
         for sql in (_COLUMNS, _INDEXES, _FOREIGN_KEYS):
@@ -58,8 +65,12 @@ class SQLiteDialect(Dialect):
         columns: dict[str, list[Column]] = {}
         pk_columns: dict[str, list[tuple[int, str]]] = {}
         for row in next(results):
+            if row.hidden == 1:
+                continue  # a virtual table's hidden column
+            # Generated columns (hidden 2: virtual, 3: stored): the pragma shows no expression.
+            generated = _UNKNOWN_EXPRESSION if row.hidden in (2, 3) else None
             columns.setdefault(row.table_name, []).append(
-                Column(row.name, row.type, not row.not_null and not row.pk, row.dflt_value)
+                Column(row.name, row.type, not row.not_null and not row.pk, None if generated else row.dflt_value, None, generated)
             )
             if row.pk:
                 pk_columns.setdefault(row.table_name, []).append((row.pk, row.name))
@@ -73,6 +84,7 @@ class SQLiteDialect(Dialect):
         for (table, name), rows in index_rows.items():
             first = rows[0]
             exprs = tuple(r.column_name if r.column_name is not None else "(?)" for r in rows)
+            options = tuple(index_element_options(None, bool(r.descending), None) for r in rows)
             if first.origin == "u":
                 uniques.setdefault(table, []).append(UniqueConstraint(None, exprs))
                 continue
@@ -80,7 +92,7 @@ class SQLiteDialect(Dialect):
             if first.partial and first.sql:
                 match = _WHERE.search(first.sql)
                 where = match.group("where").strip() if match else None
-            indexes.setdefault(table, []).append(Index(name, exprs, bool(first.is_unique), where))
+            indexes.setdefault(table, []).append(Index(name, exprs, bool(first.is_unique), where, None, True, (), options if any(options) else ()))
 
         fk_parts: dict[tuple[str, int], list] = {}
         for row in next(results):
@@ -101,7 +113,7 @@ class SQLiteDialect(Dialect):
             if len(pk) == 1:
                 # INTEGER PRIMARY KEY is an alias of the rowid: the database numbers it.
                 cols = [
-                    Column(c.name, c.type, c.nullable, c.default, "rowid")
+                    c._replace(autoincrement="rowid")
                     if c.name == pk[0] and c.type.upper() == "INTEGER" else c
                     for c in cols
                 ]
@@ -124,6 +136,9 @@ class SQLiteDialect(Dialect):
 
     def create_schema_sql(self, schema: str) -> str:
         raise NotImplementedError("SQLite has no schemas")
+
+
+_UNKNOWN_EXPRESSION = "(?)"
 
 
 def _action(action: str | None) -> str | None:
