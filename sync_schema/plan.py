@@ -279,8 +279,8 @@ class _Planner:
             )
         for change in kinds.get(Kind.INDEX_MISMATCH, []):
             assert isinstance(change.desired, Index)
-            sql, transactional, hazards = self.dialect.create_index_steps(table, change.desired, online=True, replace=True)
-            self.add(Step(f"rebuild index {self.name(change)}: {change.detail}", sql, (change,), key, requires="drop",
+            rebuild, transactional, hazards = self.dialect.create_index_steps(table, change.desired, online=True, replace=True)
+            self.add(Step(f"rebuild index {self.name(change)}: {change.detail}", rebuild, (change,), key, requires="drop",
                           hazards=("drops the index first: queries that use it slow down until it is rebuilt", *hazards), transactional=transactional))
         for change in kinds.get(Kind.EXTRA_INDEX, []):
             assert isinstance(change.actual, Index)
@@ -598,7 +598,7 @@ def _referenced_first(changes: list[Change]) -> list[Change]:
     than Python's recursion limit.)"""
     by_key = {(c.schema, c.table): c for c in changes}
     refs = {
-        key: [ref for fk in change.desired.foreign_keys if (ref := (fk.ref_schema, fk.ref_table)) in by_key and ref != key]  # type: ignore[union-attr]
+        key: [ref for fk in change.desired.foreign_keys if (ref := (fk.ref_schema, fk.ref_table)) in by_key and ref != key]  # type: ignore[union-attr,attr-defined]
         for key, change in by_key.items()
     }
     ordered: list[Change] = []

@@ -288,7 +288,7 @@ class Dialect:
         lines += [self.foreign_key_sql(fk) for fk in foreign_keys]
         body = ",\n    ".join(lines)
         sql = [f"CREATE TABLE {self.table_name(table.schema, table.name)} (\n    {body}\n)"]
-        comments = [(None, table.comment)] if table.comment is not None else []
+        comments: list[tuple[str | None, str]] = [(None, table.comment)] if table.comment is not None else []
         comments += [(c.name, c.comment) for c in table.columns if c.comment is not None]
         return sql + [s for name, text in comments if (s := self.comment_sql(table, name, text))]
 

@@ -14,7 +14,18 @@ import sqlalchemy as sa
 
 from ..database import run_sql
 from ..signature import match_columns, table_signature
-from ..snapshot import CheckConstraint, Column, EnumType, ForeignKey, Index, Snapshot, Table, TableKey, UniqueConstraint, index_element_options
+from ..snapshot import (
+    CheckConstraint,
+    Column,
+    EnumType,
+    ForeignKey,
+    Index,
+    Snapshot,
+    Table,
+    TableKey,
+    UniqueConstraint,
+    index_element_options,
+)
 from .base import READ_LOCK_TIMEOUT, Dialect, _wrapped_in_parens
 
 if TYPE_CHECKING:

@@ -1,0 +1,7 @@
+"""JupyterHub's ORM. Its Alembic history starts from the 0.5 schema that JupyterHub itself
+made with create_all() (the base revision creates nothing): not replayed from an empty database."""
+from jupyterhub import orm
+
+metadata = orm.Base.metadata
+MODELS = "jupyterhub_models:metadata"
+OLD_REVISION = None

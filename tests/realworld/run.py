@@ -1,0 +1,239 @@
+"""Real applications' models against the sync, each app in its own virtualenv.
+
+For every app (apps and their adapters: APPS below, adapters/): the app from PyPI, with the
+tool installed beside it (--no-deps: the app's pins decide SQLAlchemy), then on the real
+PostgreSQL:
+
+1. create_all() of the head models into one empty database, a sync into another: the two
+   catalogs are compared object by object (tests/catalog_dump.py), and --check runs on both
+   (false positives);
+2. where the adapter can replay the app's own Alembic history: a database at an old
+   revision, rows added where a table takes DEFAULT VALUES, synced with the head models:
+   failed steps, rows kept, a second run applies nothing, what --check leaves for review;
+   and a database at `alembic upgrade head`, checked against the models (where the app's
+   migrations and models disagree, the sync follows the models and this says so).
+
+One line per app; exit 1 if any invariant fails (a failed step, an object that differs
+from create_all(), a false positive on create_all()'s database, a lost row, a second run
+that applies something). Usage: python tests/realworld/run.py [app ...]
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests"))
+from catalog_dump import OWN_TABLES, catalog_differences, dump_catalog  # noqa: E402
+
+ADAPTERS = Path(__file__).resolve().parent / "adapters"
+VENVS = ROOT / ".realworld" / "venvs"
+ADMIN_URL = os.environ.get("SYNC_SCHEMA_TEST_PG", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
+
+# app -> (pip requirement, adapter module). Pinned: a new release must not change the result silently.
+APPS = {
+    "optuna": ("optuna==5.0.0", "optuna_models"),
+    "jupyterhub": ("jupyterhub==6.1.1", "jupyterhub_models"),
+    "dagster": ("dagster==1.13.28", "dagster_models"),
+    "prefect": ("prefect==3.9.1", "prefect_models"),
+    "airflow": ("apache-airflow-core==3.3.2", "airflow_models"),
+}
+
+
+@dataclass
+class Report:
+    app: str
+    failed_steps: int = 0
+    differs_from_create_all: list[str] = field(default_factory=list)
+    false_positives: int = 0  # differences --check finds on create_all()'s database
+    review_after_sync: int = -1  # what --check leaves after syncing the old revision (-1: not run)
+    second_run_applied: int = 0
+    rows_before: int = 0
+    rows_after: int = 0
+    migrations_vs_models: int = -1  # differences at `alembic upgrade head` (-1: not run)
+    note: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not (self.failed_steps or self.differs_from_create_all or self.false_positives or self.second_run_applied
+                    or self.rows_after != self.rows_before or self.note.startswith("error"))
+
+    def line(self) -> str:
+        old = "old revision not replayed" if self.review_after_sync < 0 else (
+            f"old revision synced: {self.review_after_sync} for review, rows {self.rows_after}/{self.rows_before} kept, "
+            f"second run applied {self.second_run_applied}"
+        )
+        head = "" if self.migrations_vs_models < 0 else f", alembic head vs models: {self.migrations_vs_models} differences"
+        return (f"{'PASS' if self.ok else 'FAIL'} {self.app}: failed steps {self.failed_steps}, "
+                f"objects unlike create_all() {len(self.differs_from_create_all)}, false positives {self.false_positives}; "
+                f"{old}{head}{'; ' + self.note if self.note else ''}")
+
+
+def ensure_venv(app: str, requirement: str) -> Path:
+    """The app's virtualenv, made once and kept under .realworld/ (ignored by git)."""
+    venv = VENVS / app
+    python = venv / "bin" / "python"
+    marker = venv / f".installed-{re.sub(r'[^A-Za-z0-9.]+', '_', requirement)}"
+    if not marker.exists():
+        print(f"realworld: installing {requirement} into {venv} ...", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
+        pip = [str(python), "-m", "pip", "install", "-q"]
+        subprocess.run([*pip, requirement, "psycopg2-binary", "python-dotenv", "alembic"], check=True)
+        subprocess.run([*pip, "--no-deps", "-e", str(ROOT)], check=True)
+        marker.touch()
+    return python
+
+
+def new_database(admin: sa.Engine) -> str:
+    name = f"sync_schema_rw_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    return admin.url.set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(admin: sa.Engine, url: str) -> None:
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{sa.make_url(url).database}" WITH (FORCE)')
+
+
+def in_app(python: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SYNC_SCHEMA_") and k != "DATABASE_URL"}
+    env["NO_COLOR"] = "1"
+    env["PATH"] = f"{python.parent}{os.pathsep}{env.get('PATH', '')}"  # the app's own alembic command
+    return subprocess.run([str(python), *args], cwd=ADAPTERS, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def adapter_call(python: Path, module: str, code: str) -> str:
+    done = in_app(python, "-c", f"import {module} as m\n{code}")
+    if done.returncode != 0:
+        raise RuntimeError((done.stderr.strip().splitlines() or ["?"])[-1])
+    return done.stdout.strip()
+
+
+def sync(python: Path, models: str, url: str, *args: str) -> tuple[int, str]:
+    done = in_app(python, "-m", "sync_schema", "--database-url", url, "--models", models, *args)
+    return done.returncode, done.stdout + done.stderr
+
+
+def count(pattern: str, out: str) -> int:
+    match = re.search(pattern, out, re.MULTILINE)
+    return int(match.group(1)) if match else 0
+
+
+def table_rows(url: str) -> dict[str, int]:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            names = [r[0] for r in conn.exec_driver_sql("SELECT tablename FROM pg_tables WHERE schemaname = 'public'") if r[0] not in OWN_TABLES]
+            return {n: conn.exec_driver_sql(f'SELECT count(*) FROM "{n}"').scalar() or 0 for n in names}
+    finally:
+        engine.dispose()
+
+
+def add_rows(url: str) -> None:
+    """A row in every table that takes one with DEFAULT VALUES (each in a savepoint)."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            for (name,) in conn.exec_driver_sql("SELECT tablename FROM pg_tables WHERE schemaname = 'public'").all():
+                if name in OWN_TABLES:
+                    continue
+                try:
+                    with conn.begin_nested():
+                        conn.exec_driver_sql(f'INSERT INTO "{name}" DEFAULT VALUES')
+                except sa.exc.DBAPIError:
+                    pass
+    finally:
+        engine.dispose()
+
+
+def run_app(app: str, admin: sa.Engine) -> Report:
+    requirement, adapter = APPS[app]
+    report = Report(app)
+    python = ensure_venv(app, requirement)
+    models = adapter_call(python, adapter, "print(m.MODELS)")
+    created: list[str] = []
+    try:
+        # 1. create_all() against a sync into an empty database.
+        reference, synced = new_database(admin), new_database(admin)
+        created += [reference, synced]
+        adapter_call(python, adapter, "import sqlalchemy as sa\n"
+                     f"e = sa.create_engine({reference!r})\n"
+                     "for md in [v for v in vars(m).values() if isinstance(v, sa.MetaData)]: md.create_all(e)")
+        code, out = sync(python, models, synced)
+        report.failed_steps += count(r"^failed\s+(\d+)", out)
+        if "ERROR" in out:
+            report.note = "error: " + next(line for line in out.splitlines() if "ERROR" in line).strip()
+            return report
+        ref_engine, synced_engine = sa.create_engine(reference), sa.create_engine(synced)
+        report.differs_from_create_all = catalog_differences(dump_catalog(ref_engine), dump_catalog(synced_engine))
+        ref_engine.dispose()
+        synced_engine.dispose()
+        code, out = sync(python, models, reference, "--check")
+        report.false_positives = count(r"(\d+) differences?;", out)
+
+        # 2. The app's own history: an old revision with rows, then head.
+        if adapter_call(python, adapter, "print(m.OLD_REVISION or '')"):
+            old = new_database(admin)
+            created.append(old)
+            adapter_call(python, adapter, f"m.migrate({old!r}, m.OLD_REVISION)")
+            add_rows(old)
+            before = table_rows(old)
+            code, out = sync(python, models, old)
+            report.failed_steps += count(r"^failed\s+(\d+)", out)
+            after = table_rows(old)
+            report.rows_before = sum(before.values())
+            report.rows_after = sum(after.get(name, 0) for name in before)
+            code, out = sync(python, models, old)
+            report.second_run_applied = out.count("APPLIED")
+            code, out = sync(python, models, old, "--check")
+            report.review_after_sync = count(r"(\d+) differences?;", out)
+            head = new_database(admin)
+            created.append(head)
+            adapter_call(python, adapter, f"m.migrate({head!r}, 'head')")
+            code, out = sync(python, models, head, "--check")
+            report.migrations_vs_models = count(r"(\d+) differences?;", out)
+            if report.migrations_vs_models:
+                report.note = "the app's migrations and models disagree; the sync follows the models"
+        else:
+            report.note = adapter_call(python, adapter, "print((m.__doc__ or '').strip().splitlines()[-1])")
+    except Exception as exc:  # noqa: BLE001 - one app's trouble is reported on its line, the others go on
+        report.note = f"error: {type(exc).__name__}: {exc}"
+    finally:
+        for url in created:
+            drop_database(admin, url)
+    return report
+
+
+def main(argv: list[str]) -> int:
+    apps = argv or list(APPS)
+    unknown = [a for a in apps if a not in APPS]
+    if unknown:
+        print(f"realworld: unknown app(s) {', '.join(unknown)}; known: {', '.join(APPS)}")
+        return 2
+    admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    reports = []
+    for app in apps:
+        started = time.monotonic()
+        report = run_app(app, admin)
+        reports.append(report)
+        print(report.line() + f" ({time.monotonic() - started:.0f} s)", flush=True)
+        for line in report.differs_from_create_all[:10]:
+            print(f"    {line}")
+    admin.dispose()
+    passed = sum(r.ok for r in reports)
+    print(f"realworld: {passed} passed, {len(reports) - passed} failed")
+    return 0 if passed == len(reports) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
