@@ -86,6 +86,7 @@ class _ModelsCompiler:
         self._literals: dict[object, str | None] = {}
         self._type_keys, self._default_keys, self._numbering_defaults = dialect.type_keys, dialect.default_keys, dialect.numbering_defaults
         self._generated_keys = dialect.generated_keys
+        self._index_names: dict[str, set[str]] = {}  # per schema: index names share its namespace
         self._collect_enums = dialect.name == "postgresql"
         self._identity = dialect.supports_identity
 
@@ -144,7 +145,15 @@ class _ModelsCompiler:
                     "It is left out: give it its columns in the models"
                 )
                 continue
-            indexes.append(self.index(sa_index, sa_table))
+            index = self.index(sa_index, sa_table)
+            names = self._index_names.setdefault(schema, set())
+            if index.name in names:
+                # Two declarations of one name (index=True under a naming convention and an
+                # explicit Index of the same name, say): create_all() fails on the second too.
+                self.warnings.append(f"{sa_table.fullname}: index {index.name} is declared twice in the models; the second is left out")
+                continue
+            names.add(index.name or "")
+            indexes.append(index)
             sa_indexes.append(sa_index)
         pk = sa_table.primary_key
         table = Table(

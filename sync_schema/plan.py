@@ -103,6 +103,7 @@ class _Planner:
         self.nonempty = nonempty
         self.plan_ = Plan()
         self.renamed_tables: dict[TableKey, TableKey] = {}  # new key -> old key
+        self.new_unique_keys: set[tuple[TableKey, frozenset[str]]] = set()  # made unasked in this run, before the new tables
 
     def actual_table(self, key: TableKey) -> Table:
         return self.actual.tables[self.renamed_tables.get(key, key)]
@@ -145,9 +146,11 @@ class _Planner:
         # Existing tables' new columns (and the keys on them) first: a new table's
         # foreign key may reference them.
         rest = {key: self._existing_table_columns(key, table_changes) for key, table_changes in per_table.items()}
-        self._new_tables(by_kind.get(Kind.MISSING_TABLE, []))
+        waiting = self._new_tables(by_kind.get(Kind.MISSING_TABLE, []))
         for key, kinds in rest.items():
             self._existing_table_rest(key, kinds)
+        for change, table, fk in waiting:
+            self._waiting_foreign_key(change, table, fk)
         for change in by_kind.get(Kind.EXTRA_TABLE, []):
             table = change.actual
             assert isinstance(table, Table)
@@ -172,14 +175,22 @@ class _Planner:
         # ADD VALUE cannot run inside a transaction block before PostgreSQL 12.
         self.add(Step(f"add values to enum type {change.name}", sql, (change,), transactional=False))
 
-    def _new_tables(self, changes: list[Change]) -> None:
+    def _new_tables(self, changes: list[Change]) -> list[tuple[Change, Table, ForeignKey]]:
+        """CREATE TABLE for each, referenced tables first; returns the foreign keys that
+        reference a key an existing table does not have (yet): they wait for it, so that
+        the table itself is made."""
         available = set(self.actual.tables)
         deferred: list[tuple[Change, Table, ForeignKey]] = []
+        waiting: list[tuple[Change, Table, ForeignKey]] = []
         for change in _referenced_first(changes):
             table = change.desired
             assert isinstance(table, Table)
             inline = []
             for fk in table.foreign_keys:
+                ref_key = (fk.ref_schema, fk.ref_table)
+                if self.dialect.supports_alter_column and ref_key in self.actual.tables and not self._holds_key(ref_key, fk.ref_columns):
+                    waiting.append((change, table, fk))  # e.g. a primary key the models widened, still for review
+                    continue
                 # Without ALTER TABLE ... ADD (SQLite), every key goes into CREATE TABLE, as
                 # create_all() puts them: the referenced table need not exist yet there.
                 if not self.dialect.supports_alter_column or (
@@ -203,6 +214,30 @@ class _Planner:
                     [self.dialect.add_foreign_key_sql(table, fk)], (change,), table.key,
                 )
             )
+        return waiting
+
+    def _holds_key(self, key: TableKey, columns: tuple[str, ...]) -> bool:
+        """Whether an existing table has (or gets in this run, unasked) a primary key or
+        unique key on exactly these columns, as a foreign key needs."""
+        table = self.actual.tables[key]
+        wanted = frozenset(columns)
+        return (
+            frozenset(table.primary_key) == wanted
+            or any(frozenset(u.columns) == wanted for u in table.uniques)
+            or any(ix.unique and ix.where is None and frozenset(ix.expressions) == wanted for ix in table.indexes)
+            or (key, wanted) in self.new_unique_keys
+        )
+
+    def _waiting_foreign_key(self, change: Change, table: Table, fk: ForeignKey) -> None:
+        ref = qualified(fk.ref_schema, fk.ref_table, self.desired.default_schema)
+        self.add(
+            Step(
+                f"add foreign key {self.name(change)} -> {ref} ({', '.join(fk.ref_columns)}): {ref} has no key on those columns yet "
+                f"(a key change for review above); the table was created without it",
+                [self.dialect.add_foreign_key_sql(table, fk)], (change,), table.key, requires="constraint",
+                hazards=("fails until the referenced key exists",), independent=True, resolves=False,
+            )
+        )
 
     # -- changes inside an existing table -------------------------------------------
 
@@ -237,6 +272,7 @@ class _Planner:
                 assert isinstance(change.desired, UniqueConstraint)
                 if all(c in added for c in change.desired.columns):
                     self._unique(table, change, safe=True)
+                    self.new_unique_keys.add((key, frozenset(change.desired.columns)))
                     kinds[Kind.MISSING_UNIQUE].remove(change)
         return kinds
 

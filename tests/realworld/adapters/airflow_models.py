@@ -1,5 +1,9 @@
-"""Airflow's metadata database models (every model module imported, as `airflow db` does).
-Its Alembic history needs a configured Airflow home: not replayed here."""
+"""Airflow's metadata database models (every model module imported, as `airflow db` does)
+and its own Alembic history (airflow.utils.db.upgradedb)."""
+import os
+import subprocess
+import sys
+
 import airflow.models  # noqa: F401
 from airflow.models.base import Base
 from airflow.utils.db import import_all_models
@@ -7,4 +11,21 @@ from airflow.utils.db import import_all_models
 import_all_models()
 metadata = Base.metadata
 MODELS = "airflow_models:metadata"
-OLD_REVISION = None
+OLD_REVISION = "05234396c6fc"  # Airflow 3.0.0, rename dataset as asset (41st of the history)
+EXTRA_REQUIREMENTS = ["asyncpg"]  # Airflow opens an async engine beside the sync one
+
+_UPGRADE = """
+import sys
+from airflow.utils.db import upgradedb
+upgradedb(to_revision=None if sys.argv[1] == "head" else sys.argv[1])
+"""
+
+
+def migrate(url: str, revision: str) -> None:
+    """In a process of its own: Airflow reads its configuration when it is first imported.
+    From an empty database, `upgradedb` to a revision runs every migration up to it (to
+    head it would create_all() and stamp instead: that is what is asked for at 'head')."""
+    env = dict(os.environ)
+    env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = url
+    env.setdefault("AIRFLOW_HOME", os.path.join(env.get("TMPDIR", "/tmp"), "sync_schema_airflow_home"))
+    subprocess.run([sys.executable, "-c", _UPGRADE, revision], env=env, check=True, capture_output=True)
