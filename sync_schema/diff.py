@@ -225,11 +225,10 @@ def _diff_foreign_keys(desired: Table, actual: Table, change) -> None:  # type: 
         existing_fk = actual_fks.get(_fk_key(fk))
         if existing_fk is None:
             change(Kind.MISSING_FOREIGN_KEY, fk.name or "_".join(fk.columns), fk, None)
-        elif (fk.on_delete, fk.on_update) != (existing_fk.on_delete, existing_fk.on_update):
+        elif fk[5:] != existing_fk[5:]:  # actions and deferral
             change(
                 Kind.FOREIGN_KEY_MISMATCH, existing_fk.name or "_".join(fk.columns), fk, existing_fk,
-                f"ON DELETE {existing_fk.on_delete or 'NO ACTION'} / ON UPDATE {existing_fk.on_update or 'NO ACTION'} in the database, "
-                f"ON DELETE {fk.on_delete or 'NO ACTION'} / ON UPDATE {fk.on_update or 'NO ACTION'} in the models",
+                f"{_fk_behaviour(existing_fk)} in the database, {_fk_behaviour(fk)} in the models",
             )
 
 
@@ -278,6 +277,8 @@ def compare_columns(desired: Column, actual: Column, dialect: Dialect) -> list[t
         want_type, have_type = type_keys[desired.type], type_keys[actual.type]
         if want_type != have_type:
             found.append((Kind.TYPE_MISMATCH, f"type {have_type} in the database, {want_type} in the models"))
+    if desired.collation != actual.collation and not any(kind is Kind.TYPE_MISMATCH for kind, _ in found):
+        found.append((Kind.TYPE_MISMATCH, f"collation {actual.collation or 'default'} in the database, {desired.collation or 'default'} in the models"))
     if desired.nullable != actual.nullable:
         found.append((Kind.NULLABLE_MISMATCH, "NULL allowed in the " + ("models" if desired.nullable else "database") + " only"))
     if desired.comment != actual.comment:
@@ -390,6 +391,13 @@ def _index_difference(desired: Index, actual: Index) -> str:
     if desired.options != actual.options and desired.expressions == actual.expressions:
         return f"key options ({', '.join(actual.options) or 'defaults'}) in the database, ({', '.join(desired.options) or 'defaults'}) in the models"
     return f"columns ({', '.join(actual.expressions)}) in the database, ({', '.join(desired.expressions)}) in the models"
+
+
+def _fk_behaviour(fk: ForeignKey) -> str:
+    text = f"ON DELETE {fk.on_delete or 'NO ACTION'} / ON UPDATE {fk.on_update or 'NO ACTION'}"
+    if fk.deferrable:
+        text += " DEFERRABLE" + (" INITIALLY DEFERRED" if fk.initially_deferred else "")
+    return text
 
 
 def _fk_key(fk: ForeignKey) -> tuple:  # type: ignore[type-arg]

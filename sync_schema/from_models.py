@@ -129,6 +129,8 @@ class _ModelsCompiler:
                         tuple([el.column.name for el in constraint.elements]),
                         _fk_action(constraint.ondelete),
                         _fk_action(constraint.onupdate),
+                        bool(constraint.deferrable) and self.dialect.reads_deferrable,
+                        bool(constraint.deferrable) and self.dialect.reads_deferrable and (constraint.initially or "").upper() == "DEFERRED",
                     )
                 )
             elif isinstance(constraint, sa.UniqueConstraint):
@@ -274,13 +276,17 @@ class _ModelsCompiler:
         # Built as a plain tuple: a NamedTuple's own __new__ is Python code, and this runs
         # once per column of the models. The fields in order; the last two are respelling's.
         comment = sa_column.comment if self.dialect.supports_comments else None
+        collation = None
+        if " COLLATE " in type_sql:  # String(collation=...): the type as the catalog spells it, the collation apart
+            type_sql, _, collation = type_sql.partition(" COLLATE ")
+            collation = collation.strip().strip('"') if self.dialect.reads_collations else None
         column = _new_tuple(
-            Column, (name, type_sql, nullable, default, autoincrement, generated, comment, python_default, is_callable, renamed_from, None, None)
+            Column, (name, type_sql, nullable, default, autoincrement, generated, comment, collation, python_default, is_callable, renamed_from, None, None)
         )
         numbered = autoincrement is not None or self._numbering_defaults[default]
         entry = (
             name, self._type_keys[type_sql], nullable, numbered, None if numbered else self._default_keys[default],
-            None if generated is None else self._generated_keys[generated], comment,
+            None if generated is None else self._generated_keys[generated], comment, collation,
         )
         return column, entry
 

@@ -547,7 +547,7 @@ class _Planner:
         assert isinstance(fk, ForeignKey) and isinstance(existing, ForeignKey)
         target = self.dialect.table_name(table.schema, table.name)
         name = existing.name or fk.name
-        renamed = ForeignKey(name, fk.columns, fk.ref_schema, fk.ref_table, fk.ref_columns, fk.on_delete, fk.on_update)
+        renamed = fk._replace(name=name)
         add_sql, _ = self.dialect.add_foreign_key_steps(table, renamed)
         sql = [f"ALTER TABLE {target} DROP CONSTRAINT {self.dialect.quote(name or '')}", *add_sql] if name and add_sql else []
         self.add(Step(f"change foreign key actions of {self.name(change)}: {change.detail}", sql, (change,), table.key,

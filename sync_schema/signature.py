@@ -28,7 +28,7 @@ def column_entry(column: Column, dialect: Dialect) -> tuple[object, ...]:
     return (
         column.name, dialect.type_keys[column.type], column.nullable, numbered,
         None if numbered else dialect.default_keys[column.default_as_stored or column.default],
-        dialect.generated_keys[column.generated], column.comment,
+        dialect.generated_keys[column.generated], column.comment, column.collation,
     )
 
 

@@ -25,6 +25,7 @@ class Column(NamedTuple):
     autoincrement: str | None = None  # "serial", "identity", "identity_always", "rowid" or None
     generated: str | None = None  # a generated (computed) column's expression as SQL; None for a stored value
     comment: str | None = None
+    collation: str | None = None  # a collation other than the type's default, e.g. "C"
     # Models side only: a constant Python-side default rendered as SQL, used when the
     # column is added to a table that already holds rows; and whether it is a callable.
     python_default: str | None = None
@@ -79,6 +80,8 @@ class ForeignKey(NamedTuple):
     ref_columns: tuple[str, ...]
     on_delete: str | None = None  # "CASCADE", "SET NULL", ... ; None means NO ACTION
     on_update: str | None = None
+    deferrable: bool = False
+    initially_deferred: bool = False
 
 
 class CheckConstraint(NamedTuple):

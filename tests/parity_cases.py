@@ -131,11 +131,26 @@ accounts = sa.Table("accounts", metadata,
 sa.Index("ux_accounts_handle_live", accounts.c.handle, unique=True, postgresql_where=sa.text("NOT deleted"))
 sa.Index("ux_accounts_lower_email", sa.func.lower(accounts.c.email), unique=True)
 """),
+    Case("collations, deferrable foreign keys, identity options", HEADER + """
+metadata = sa.MetaData()
+sa.Table("labels", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("code", sa.String(10, collation="C"), nullable=False),
+    sa.Column("title", sa.Text(collation="POSIX")),
+    sa.Column("parent_id", sa.Integer, sa.ForeignKey("labels.id", deferrable=True, initially="DEFERRED")),
+    sa.Column("other_id", sa.Integer, sa.ForeignKey("labels.id", deferrable=True)),
+    sa.Column("seq", sa.BigInteger, sa.Identity(start=5, increment=2)))
+"""),
     Case("use_alter foreign keys in a cycle", HEADER + """
 metadata = sa.MetaData()
 sa.Table("teams", metadata, sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("captain_id", sa.Integer, sa.ForeignKey("players.id", use_alter=True, name="fk_teams_captain")))
 sa.Table("players", metadata, sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("team_id", sa.Integer, sa.ForeignKey("teams.id", ondelete="SET NULL")))
+"""),
+    Case("a deferrable foreign key (SQLite too)", HEADER + """
+metadata = sa.MetaData()
+sa.Table("nodes", metadata, sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("parent_id", sa.Integer, sa.ForeignKey("nodes.id", deferrable=True, initially="DEFERRED")))
 """),
 ]

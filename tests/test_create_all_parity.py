@@ -77,8 +77,8 @@ class _nothing:
         return None
 
 
-# Not on SQLite: PostgreSQL's types and extensions, and NULLS FIRST/LAST (SQLite rejects them in an index).
-SQLITE_CASES = [c for c in CASES if "pg." not in c.models and not c.setup and "nulls_" not in c.models]
+# Not on SQLite: PostgreSQL's types, extensions and collations, and NULLS FIRST/LAST (SQLite rejects them in an index).
+SQLITE_CASES = [c for c in CASES if "pg." not in c.models and not c.setup and "nulls_" not in c.models and "collation=" not in c.models]
 
 
 def sqlite_schema(engine: sa.Engine) -> dict[tuple[str, str], str]:

@@ -71,6 +71,8 @@ VARIANTS = {
     "index operator class": variant(indexes=(Index("ix_orders_status", ("status",), options=("text_pattern_ops",)),)),
     "primary key": variant(primary_key=("id", "qty")),
     "table comment": variant(comment="orders placed"),
+    "column collation": variant(columns=with_column(1, collation="C")),
+    "foreign key deferrable": variant(foreign_keys=(ForeignKey("fk_orders_customer", ("customer_id",), "public", "customers", ("id",), "CASCADE", None, True),)),
 }
 
 

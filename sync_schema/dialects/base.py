@@ -59,6 +59,8 @@ class Dialect:
     # Whether the catalog reader sees CHECK constraints and comments (SQLite's pragmas
     # show neither): where it does not, the models' are not compared.
     reads_checks: ClassVar[bool] = True
+    reads_collations: ClassVar[bool] = True
+    reads_deferrable: ClassVar[bool] = True  # a foreign key's DEFERRABLE / INITIALLY DEFERRED
     # Longest name the server keeps, in bytes; longer ones are cut (0: no limit).
     max_identifier_bytes: ClassVar[int] = 0
     supports_comments: ClassVar[bool] = True
@@ -237,6 +239,8 @@ class Dialect:
     def column_sql(self, column: Column, *, force_nullable: bool = False, default: str | None | object = _OWN_DEFAULT) -> str:
         """The column's definition; `default` replaces the column's own (None: no default)."""
         parts = [self.quote(column.name), self.column_type_sql(column)]
+        if column.collation is not None:
+            parts.append(f"COLLATE {self.quote(column.collation)}")
         default = column.default if default is _OWN_DEFAULT else default
         if column.generated is not None:
             parts.append(self.generated_sql(column.generated))
@@ -333,6 +337,8 @@ class Dialect:
             sql += f" ON DELETE {fk.on_delete}"
         if fk.on_update:
             sql += f" ON UPDATE {fk.on_update}"
+        if fk.deferrable:
+            sql += " DEFERRABLE INITIALLY DEFERRED" if fk.initially_deferred else " DEFERRABLE"
         return sql
 
     def add_foreign_key_sql(self, table: Table, fk: ForeignKey) -> str:

@@ -304,9 +304,10 @@ class PostgreSQLDialect(Dialect):
 
     def alter_type_sql(self, table: Table, column: Column) -> str:
         name = self.quote(column.name)
+        collate = f" COLLATE {self.quote(column.collation)}" if column.collation else ""
         return (
             f"ALTER TABLE {self.table_name(table.schema, table.name)} ALTER COLUMN {name} "
-            f"TYPE {column.type} USING {name}::{column.type}"
+            f"TYPE {column.type}{collate} USING {name}::{column.type}"
         )
 
     def set_not_null_sql(self, table: Table, column_name: str) -> str:
@@ -519,7 +520,7 @@ def _read_columns(
     current_schema = current_table = None
     append = add_entry = [].append
     names: dict[int, str] = {}
-    for schema, table, estimate, name, attnum, type_, not_null, default, identity, generated, comment in rows:
+    for schema, table, estimate, name, attnum, type_, not_null, default, identity, generated, comment, collation in rows:
         if table != current_table or schema != current_schema:
             current_schema, current_table = schema, table
             key = (schema, table)
@@ -534,18 +535,18 @@ def _read_columns(
         # Column's fields in order (the last five only the models' side fills), and its
         # signature entry as signature.column_entry spells it.
         if generated is not None:
-            append(_new_tuple(Column, (name, type_, nullable, None, None, generated, comment, None, False, None, None, None)))
-            add_entry((name, type_keys[type_], nullable, False, None, generated_keys[generated], comment))
+            append(_new_tuple(Column, (name, type_, nullable, None, None, generated, comment, collation, None, False, None, None, None)))
+            add_entry((name, type_keys[type_], nullable, False, None, generated_keys[generated], comment, collation))
         elif identity:
             append(_new_tuple(Column, (name, type_, nullable, default, "identity_always" if identity == "a" else "identity", None, comment,
-                                       None, False, None, None, None)))
-            add_entry((name, type_keys[type_], nullable, True, None, None, comment))
+                                       collation, None, False, None, None, None)))
+            add_entry((name, type_keys[type_], nullable, True, None, None, comment, collation))
         elif numbering_defaults[default]:  # nextval() of a sequence: SERIAL, spelled out by the server
-            append(_new_tuple(Column, (name, type_, nullable, None, "serial", None, comment, None, False, None, None, None)))
-            add_entry((name, type_keys[type_], nullable, True, None, None, comment))
+            append(_new_tuple(Column, (name, type_, nullable, None, "serial", None, comment, collation, None, False, None, None, None)))
+            add_entry((name, type_keys[type_], nullable, True, None, None, comment, collation))
         else:
-            append(_new_tuple(Column, (name, type_, nullable, default, None, None, comment, None, False, None, None, None)))
-            add_entry((name, type_keys[type_], nullable, False, default_keys[default], None, comment))
+            append(_new_tuple(Column, (name, type_, nullable, default, None, None, comment, collation, None, False, None, None, None)))
+            add_entry((name, type_keys[type_], nullable, False, default_keys[default], None, comment, collation))
     return read
 
 
@@ -599,7 +600,7 @@ def _table(
     primary_key_name = None
     uniques, fks, checks = [], [], []
     for (_, _, name, kind, keys, ref_schema, ref_table, ref_keys, ref_names,
-         on_delete, on_update, definition, _validated) in constraint_rows:
+         on_delete, on_update, definition, _validated, deferrable, deferred) in constraint_rows:
         cols = tuple([names.get(k, "?") for k in keys]) if keys else ()
         if kind == "p":
             primary_key, primary_key_name = cols, name
@@ -607,7 +608,8 @@ def _table(
             if ref_names is None:  # the referenced table was inspected too: name its columns here
                 ref_attnames = attnames.get((ref_schema, ref_table), _NO_NAMES)
                 ref_names = [ref_attnames.get(k, "?") for k in ref_keys or ()]
-            fks.append(ForeignKey(name, cols, ref_schema, ref_table, tuple(ref_names), _FK_ACTIONS.get(on_delete), _FK_ACTIONS.get(on_update)))
+            fks.append(ForeignKey(name, cols, ref_schema, ref_table, tuple(ref_names), _FK_ACTIONS.get(on_delete), _FK_ACTIONS.get(on_update),
+                                  deferrable, deferred))
         elif kind == "u":
             uniques.append(UniqueConstraint(name, cols))
         elif kind == "c":

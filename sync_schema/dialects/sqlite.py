@@ -50,6 +50,8 @@ class SQLiteDialect(Dialect):
     multi_add_column = False
     queries_per_inspect = 3
     reads_checks = False  # no pragma lists them
+    reads_collations = False
+    reads_deferrable = False
     supports_comments = False
 
     def expression_key(self, sql: str) -> str:

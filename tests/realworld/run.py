@@ -249,7 +249,7 @@ def run_app(app: str, admin: sa.Engine) -> Report:
             if report.migrations_vs_models:
                 report.note = "; ".join(filter(None, [report.note, "the app's migrations and models disagree; the sync follows the models"]))
         else:
-            report.note = adapter_call(python, adapter, "print((m.__doc__ or '').strip().splitlines()[-1])")
+            report.note = adapter_call(python, adapter, "print(m.WHY_NO_HISTORY)")
     except Exception as exc:  # noqa: BLE001 - one app's trouble is reported on its line, the others go on
         report.note = f"error: {type(exc).__name__}: {exc}"
     finally:

@@ -20,7 +20,9 @@ SELECT n.nspname AS schema_name,
        con.confdeltype::text AS on_delete,
        con.confupdtype::text AS on_update,
        CASE WHEN con.contype = 'c' THEN pg_get_constraintdef(con.oid, true) END AS definition,
-       con.convalidated AS validated
+       con.convalidated AS validated,
+       con.condeferrable AS deferrable,
+       con.condeferred AS deferred
 FROM pg_constraint con
 JOIN pg_class c ON c.oid = con.conrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace

@@ -1,5 +1,10 @@
 """Dagster's core storage tables, on three MetaData objects (runs, event log, schedules).
 Its Alembic history needs dagster-postgres's storage classes: not replayed here."""
+from dagster._core.storage.event_log.schema import SqlEventLogStorageMetadata as events
+from dagster._core.storage.runs.schema import RunStorageSqlMetadata as runs
+from dagster._core.storage.schedules.schema import ScheduleStorageSqlMetadata as schedules
 
+__all__ = ["events", "runs", "schedules"]
 MODELS = "dagster_models:runs,dagster_models:events,dagster_models:schedules"
 OLD_REVISION = None
+WHY_NO_HISTORY = "its Alembic history needs dagster-postgres's storage classes; not replayed"

@@ -5,3 +5,4 @@ from jupyterhub import orm
 metadata = orm.Base.metadata
 MODELS = "jupyterhub_models:metadata"
 OLD_REVISION = None
+WHY_NO_HISTORY = "its Alembic history starts from the 0.5 schema JupyterHub made with create_all() (the base revision creates nothing), so it is not replayed from an empty database"
