@@ -36,6 +36,7 @@ class Kind(str, Enum):
     INVALID_INDEX = "invalid_index"
     RENAME_INDEX = "rename_index"
     FOREIGN_KEY_MISMATCH = "foreign_key_mismatch"
+    CHECK_MISMATCH = "check_mismatch"
     PRIMARY_KEY_MISMATCH = "primary_key_mismatch"
     GENERATED_MISMATCH = "generated_mismatch"
     COMMENT_MISMATCH = "comment_mismatch"  # name: the column, or None for the table's own
@@ -148,7 +149,7 @@ def _diff_table(desired: Table, actual: Table, dialect: Dialect, signatures: tup
     if want[3] != have[3]:
         _diff_foreign_keys(desired, actual, change)
     if want[4] != have[4]:
-        _diff_checks(desired, actual, change)
+        _diff_checks(desired, actual, dialect, change)
     if want[5] != have[5]:
         if desired.primary_key != actual.primary_key:
             change(
@@ -232,13 +233,21 @@ def _diff_foreign_keys(desired: Table, actual: Table, change) -> None:  # type: 
             )
 
 
-def _diff_checks(desired: Table, actual: Table, change) -> None:  # type: ignore[no-untyped-def]
-    # Check constraints are compared by name: SQLAlchemy and the server spell the same
-    # expression differently, and an unnamed check has no stable identity.
-    actual_checks = {c.name for c in actual.checks if c.name}
+def _diff_checks(desired: Table, actual: Table, dialect: Dialect, change) -> None:  # type: ignore[no-untyped-def]
+    # Check constraints are matched by name (an unnamed check has no stable identity), then
+    # their expressions compared by what SQLAlchemy's and the server's spellings share;
+    # where that is not enough (kind IN ('a', 'b') against kind::text = ANY (ARRAY[...])),
+    # the server spells the models' (see read.read_and_diff) and they are compared again.
+    actual_checks = {c.name: c for c in actual.checks if c.name}
+    keys = dialect.generated_keys
     for check in desired.checks:
-        if check.name and check.name not in actual_checks:
+        if not check.name:
+            continue
+        existing = actual_checks.get(check.name)
+        if existing is None:
             change(Kind.MISSING_CHECK, check.name, check, None)
+        elif check.sqltext != existing.sqltext and keys[check.sqltext] != keys[existing.sqltext]:
+            change(Kind.CHECK_MISMATCH, check.name, check, existing, f"CHECK ({existing.sqltext}) in the database, CHECK ({check.sqltext}) in the models")
     if all(c.name for c in desired.checks):  # an unnamed model check could be any of them
         desired_checks = {c.name for c in desired.checks}
         for check in actual.checks:

@@ -299,6 +299,8 @@ class _Planner:
             self._foreign_key_actions(table, change)
         for change in kinds.get(Kind.MISSING_CHECK, []):
             self._check(table, change)
+        for change in kinds.get(Kind.CHECK_MISMATCH, []):
+            self._check(table, change, replace=True)
         for change in kinds.get(Kind.PRIMARY_KEY_MISMATCH, []):
             self._primary_key(table, change)
         for change in kinds.get(Kind.COMMENT_MISMATCH, []):
@@ -553,14 +555,22 @@ class _Planner:
         self.add(Step(f"change foreign key actions of {self.name(change)}: {change.detail}", sql, (change,), table.key,
                       requires="constraint", hazards=("the key is briefly not enforced between DROP and ADD",), transactional=False))
 
-    def _check(self, table: Table, change: Change) -> None:
+    def _check(self, table: Table, change: Change, replace: bool = False) -> None:
+        """`replace`: the database has a CHECK of this name with another expression."""
         check = change.desired
         assert isinstance(check, CheckConstraint)
         sql, transactional = self.dialect.add_check_steps(table, check)
+        drop = self.dialect.drop_constraint_sql(table, check.name) if replace and check.name else None
+        if replace and not (drop and sql):
+            sql = []
+        elif drop:
+            sql = [drop, *sql]
+        verb = f"replace check constraint {self.name(change)}: {change.detail}" if replace else f"add check constraint {self.name(change)}"
         self.add(
             Step(
-                f"add check constraint {self.name(change)}", sql, (change,), table.key, requires="constraint",
-                hazards=("fails if existing rows violate it",), transactional=transactional,
+                verb, sql, (change,), table.key, requires="constraint",
+                hazards=("fails if existing rows violate it",) + (("the old CHECK is not enforced between DROP and ADD",) if replace and not transactional else ()),
+                transactional=transactional,
                 precheck=(f"SELECT count(*) FROM {self.dialect.table_name(table.schema, table.name)} WHERE NOT ({check.sqltext})",),
                 refusal=f"{{count}} rows violate CHECK ({check.sqltext}); fix them first",
             )

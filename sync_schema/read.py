@@ -56,9 +56,11 @@ def read_and_diff(
             if respelled is not desired:
                 desired, changes = respelled, diff_snapshots(respelled, actual, dialect, excluded)
         # Index expressions and predicates that differ as text: spelled by the server, then compared again.
-        expressions = {((c.schema, c.table), c.name) for c in changes if c.kind is Kind.INDEX_MISMATCH and c.table is not None and c.name}
-        if expressions:
-            respelled = dialect.respell_index_expressions(conn, desired, actual, expressions)
+        # Index and CHECK expressions that differ as text: spelled by the server, then compared again.
+        indexes = {((c.schema, c.table), c.name) for c in changes if c.kind is Kind.INDEX_MISMATCH and c.table is not None and c.name}
+        checks = {((c.schema, c.table), c.name) for c in changes if c.kind is Kind.CHECK_MISMATCH and c.table is not None and c.name}
+        if indexes or checks:
+            respelled = dialect.respell_expressions(conn, desired, actual, indexes, checks)
             if respelled is not desired:
                 desired, changes = respelled, diff_snapshots(respelled, actual, dialect, excluded)
         return desired, actual, changes

@@ -54,7 +54,7 @@ def table_signature(table: Table, dialect: Dialect, column_entries: tuple[tuple[
         frozenset([index_entry(ix) for ix in table.indexes]) if table.indexes else _NONE,
         frozenset([frozenset(u.columns) for u in table.uniques]) if table.uniques else _NONE,
         frozenset([fk[1:] for fk in table.foreign_keys]) if table.foreign_keys else _NONE,  # all but the name, as compared
-        frozenset([c.name for c in table.checks]) if table.checks else _NONE,
+        frozenset([(c.name, dialect.generated_keys[c.sqltext]) for c in table.checks]) if table.checks else _NONE,
         (table.primary_key, table.comment),
     )
     object.__setattr__(table, "_signature", (dialect, signature))

@@ -157,3 +157,25 @@ class Entry(Base):
     code, out = run_sync("--database-url", pg_url, "--models", "appmodels.core, appmodels.registry")
     assert code == 0 and "APPLIED  create table users" in out and "APPLIED  create table entries" in out, out
     settled(pg_url, "appmodels.core,appmodels.registry")
+
+
+def test_a_check_whose_expression_changed_is_reported_and_one_spelled_differently_is_not(app_dir: Path, pg_url: str, pg_engine: sa.Engine) -> None:
+    # The database's CHECKs as the server spells them; the models' as SQLAlchemy does.
+    execute_script(pg_engine, """
+        CREATE TABLE items (id SERIAL PRIMARY KEY, kind VARCHAR(10), qty INTEGER,
+            CONSTRAINT valid_kind CHECK (kind IN ('a', 'b')), CONSTRAINT qty_bound CHECK (qty < 100));
+        INSERT INTO items (kind, qty) VALUES ('a', 5), ('b', 50)
+    """)
+    models = write_models(app_dir, HEADER + """
+metadata = sa.MetaData()
+sa.Table("items", metadata, sa.Column("id", sa.Integer, primary_key=True),
+         sa.Column("kind", sa.String(10), sa.CheckConstraint("kind IN ('a','b')", name="valid_kind")),
+         sa.Column("qty", sa.Integer), sa.CheckConstraint("qty < 1000", name="qty_bound"))
+""")
+    code, out = run_sync("--database-url", pg_url, "--models", models, "--check")
+    assert code == 1 and "1 difference" in out, out
+    assert "replace check constraint items.qty_bound: CHECK (qty < 100) in the database, CHECK (qty < 1000) in the models" in out
+    code, out = run_sync("--database-url", pg_url, "--models", models, "--allow", "constraint")
+    assert code == 0 and "APPLIED  replace check constraint items.qty_bound" in out, out
+    assert rows(pg_engine, "SELECT kind, qty FROM items ORDER BY id") == [("a", 5), ("b", 50)]
+    settled(pg_url, models)

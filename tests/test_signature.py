@@ -63,6 +63,7 @@ VARIANTS = {
     "foreign key target": variant(foreign_keys=(ForeignKey("fk_orders_customer", ("customer_id",), "public", "clients", ("id",), "CASCADE"),)),
     "check": variant(checks=(CheckConstraint("ck_qty_positive", "qty > 0"),)),
     "check unnamed": variant(checks=(CheckConstraint(None, "qty > 0"),)),
+    "check expression": variant(checks=(CheckConstraint("ck_qty", "qty > 1"),)),
     "generated": variant(columns=with_column(2, default=None, generated="id * 2")),
     "generated expression": variant(columns=with_column(2, default=None, generated="id * 3")),
     "column comment": variant(columns=with_column(1, comment="the status")),

@@ -145,9 +145,13 @@ class Dialect:
         `tables` only if given (those that are not known to be in sync already)."""
         return desired
 
-    def respell_index_expressions(self, conn: Connection, desired: Snapshot, actual: Snapshot, indexes: Collection[tuple[TableKey, str]]) -> Snapshot:
-        """The models' index expressions and predicates of these (table, index name) as the
-        server spells them, where the dialect can ask it."""
+    def respell_expressions(
+        self, conn: Connection, desired: Snapshot, actual: Snapshot,
+        indexes: Collection[tuple[TableKey, str]], checks: Collection[tuple[TableKey, str]] = (),
+    ) -> Snapshot:
+        """The models' expressions and predicates of these indexes, and the expressions of
+        these CHECK constraints, each (table, name), as the server spells them, where the
+        dialect can ask it."""
         return desired
 
     # -- comparison keys -----------------------------------------------------------

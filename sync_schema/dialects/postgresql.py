@@ -187,52 +187,69 @@ class PostgreSQLDialect(Dialect):
             tables[key] = replace(tables[key], columns=tuple(columns))
         return replace(desired, tables=tables)
 
-    def respell_index_expressions(self, conn: Connection, desired: Snapshot, actual: Snapshot, indexes: Collection[tuple[TableKey, str]]) -> Snapshot:
+    def respell_expressions(
+        self, conn: Connection, desired: Snapshot, actual: Snapshot,
+        indexes: Collection[tuple[TableKey, str]], checks: Collection[tuple[TableKey, str]] = (),
+    ) -> Snapshot:
         """SQLAlchemy and the server spell one expression differently (CAST(a AS TEXT) and
-        a::text, added parentheses and casts), too differently for any normalizing of text.
-        So the server spells the models' expressions: each index is built on an empty
-        temporary copy of its table's columns (CREATE TEMP TABLE ... (LIKE table)) and read
-        back with the same catalog functions as the database's own, all in one query, in a
-        transaction that is rolled back. Asked only for indexes whose expressions differ as
-        text; a declaration the server rejects keeps its spelling (and is reported)."""
-        wanted = []
-        for key, name in sorted(indexes):
+        a::text, kind IN ('a', 'b') and kind::text = ANY (ARRAY[...]), added parentheses and
+        casts), too differently for any normalizing of text. So the server spells the
+        models' expressions: each index is built, each CHECK added, on an empty temporary
+        copy of its table's columns (CREATE TEMP TABLE ... (LIKE table)) and read back with
+        the same catalog functions as the database's own, all in one query, in a
+        transaction that is rolled back. Asked only for what differs as text; a declaration
+        the server rejects keeps its spelling (and is reported)."""
+        wanted: list[tuple[TableKey, Index | CheckConstraint, str, str, str | None, int]] = []
+        for (key, name), kind in [*((item, "index") for item in sorted(indexes)), *((item, "check") for item in sorted(checks))]:
             table, existing = desired.tables.get(key), actual.tables.get(key)
-            index = next((ix for ix in table.indexes if ix.name == name), None) if table else None
-            if index is None or existing is None:
+            if table is None or existing is None:
                 continue
-            elements = [e if e.startswith("(") else self.quote(e) for e in index.expressions]
-            wanted.append((key, index, self.table_name(*key), elements, index.where))
+            if kind == "index":
+                index = next((ix for ix in table.indexes if ix.name == name), None)
+                if index is not None:
+                    elements = ", ".join(e if e.startswith("(") else self.quote(e) for e in index.expressions)
+                    wanted.append((key, index, kind, elements, index.where, len(index.expressions)))
+            else:
+                check = next((c for c in table.checks if c.name == name), None)
+                if check is not None:
+                    wanted.append((key, check, kind, check.sqltext, None, 1))
         if not wanted:
             return desired
         try:
-            run_sql(conn, _INDEX_SPELLING_FUNCTION)
+            run_sql(conn, _SPELLING_PROBE_FUNCTION)
             result = conn.execute(
-                sa.text("SELECT v.i, pg_temp.sync_schema_index_spelling(v.source, v.elements, v.predicate, v.n) AS spelled "
-                        "FROM unnest(CAST(:sources AS text[]), CAST(:elements AS text[]), CAST(:predicates AS text[]), CAST(:ns AS int[])) "
-                        "WITH ORDINALITY AS v(source, elements, predicate, n, i)"),
-                {"sources": [w[2] for w in wanted], "elements": [", ".join(w[3]) for w in wanted],
-                 "predicates": [w[4] for w in wanted], "ns": [len(w[3]) for w in wanted]},
+                sa.text("SELECT v.i, pg_temp.sync_schema_spelling_probe(v.source, v.kind, v.body, v.predicate, v.n) AS spelled "
+                        "FROM unnest(CAST(:sources AS text[]), CAST(:kinds AS text[]), CAST(:bodies AS text[]), CAST(:predicates AS text[]), "
+                        "CAST(:ns AS int[])) WITH ORDINALITY AS v(source, kind, body, predicate, n, i)"),
+                {"sources": [self.table_name(*w[0]) for w in wanted], "kinds": [w[2] for w in wanted], "bodies": [w[3] for w in wanted],
+                 "predicates": [w[4] for w in wanted], "ns": [w[5] for w in wanted]},
             ).all()
             spelled_by_row = {row.i: row.spelled for row in result}
             rows = [spelled_by_row.get(i + 1) for i in range(len(wanted))]
         except sa.exc.DBAPIError:
             rows = []  # no TEMP privilege, a read-only standby: compared as spelled
         finally:
-            conn.rollback()  # the temporary tables, their indexes and the function go with it
-        respelled: dict[TableKey, dict[str, Index]] = {}
-        for (key, index, *_), spelled in zip(wanted, rows, strict=False):
+            conn.rollback()  # the temporary tables, their indexes and constraints and the function go with it
+        respelled: dict[TableKey, dict[tuple[str, str], Index | CheckConstraint]] = {}
+        for (key, item, kind, *_), spelled in zip(wanted, rows, strict=False):
             if not spelled:
                 continue
-            *keys, predicate = spelled
-            expressions = tuple(e if not e.startswith("(") else f"({k})" for e, k in zip(index.expressions, keys, strict=True))
-            respelled.setdefault(key, {})[index.name or ""] = index._replace(expressions=expressions, where=predicate if index.where else None)
+            if isinstance(item, Index):
+                *keys, predicate = spelled
+                expressions = tuple(e if not e.startswith("(") else f"({k})" for e, k in zip(item.expressions, keys, strict=True))
+                respelled.setdefault(key, {})[(kind, item.name or "")] = item._replace(expressions=expressions, where=predicate if item.where else None)
+            else:
+                respelled.setdefault(key, {})[(kind, item.name or "")] = item._replace(sqltext=_check_body(spelled[0]))
         if not respelled:
             return desired
         tables = dict(desired.tables)
         for key, by_name in respelled.items():
             table = tables[key]
-            tables[key] = replace(table, indexes=tuple([by_name.get(ix.name or "", ix) for ix in table.indexes]))
+            tables[key] = replace(
+                table,
+                indexes=tuple([by_name.get(("index", ix.name or ""), ix) for ix in table.indexes]),  # type: ignore[misc]
+                checks=tuple([by_name.get(("check", c.name or ""), c) for c in table.checks]),  # type: ignore[misc]
+            )
         return replace(desired, tables=tables)
 
     # -- comparison keys -----------------------------------------------------------
@@ -461,23 +478,30 @@ $$
 """
 _TEXT_TYPES = {"text", "character varying", "character"}
 
-# Builds an index of the given elements and predicate on an empty temporary table LIKE
-# the source (its columns and types), and returns the key definitions then the predicate
-# as the catalog reader would read them; NULL where the server rejects it. The caller
-# rolls the transaction back.
-_INDEX_SPELLING_FUNCTION = """
-CREATE OR REPLACE FUNCTION pg_temp.sync_schema_index_spelling(source text, elements text, predicate text, n int) RETURNS text[]
+# Builds an index of the given elements and predicate, or adds a CHECK of the given
+# expression, on an empty temporary table LIKE the source (its columns and types), and
+# returns how the catalog reader would read it: the key definitions then the predicate, or
+# the constraint's definition; NULL where the server rejects it. The caller rolls back.
+_SPELLING_PROBE_FUNCTION = """
+CREATE OR REPLACE FUNCTION pg_temp.sync_schema_spelling_probe(source text, kind text, body text, predicate text, n int) RETURNS text[]
 LANGUAGE plpgsql AS $$
 DECLARE
     probe text := 'sync_schema_probe_' || md5(source);
-    index_oid oid;
+    object_oid oid;
     spelled text[];
 BEGIN
     EXECUTE format('CREATE TEMP TABLE IF NOT EXISTS %I (LIKE %s)', probe, source);
-    EXECUTE format('CREATE INDEX sync_schema_probe_index ON pg_temp.%I (%s)%s', probe, elements, coalesce(' WHERE ' || predicate, ''));
-    SELECT i.oid INTO index_oid FROM pg_class i WHERE i.relname = 'sync_schema_probe_index' AND i.relnamespace = pg_my_temp_schema();
-    SELECT array_agg(pg_get_indexdef(index_oid, k, true) ORDER BY k) INTO spelled FROM generate_series(1, n) AS k;
-    spelled := spelled || (SELECT pg_get_expr(ix.indpred, ix.indrelid, true) FROM pg_index ix WHERE ix.indexrelid = index_oid);
+    IF kind = 'check' THEN
+        EXECUTE format('ALTER TABLE pg_temp.%I ADD CONSTRAINT sync_schema_probe_check CHECK (%s)', probe, body);
+        SELECT ARRAY[pg_get_constraintdef(con.oid, true)] INTO spelled FROM pg_constraint con
+        WHERE con.conname = 'sync_schema_probe_check' AND con.connamespace = pg_my_temp_schema();
+        EXECUTE format('ALTER TABLE pg_temp.%I DROP CONSTRAINT sync_schema_probe_check', probe);
+        RETURN spelled;
+    END IF;
+    EXECUTE format('CREATE INDEX sync_schema_probe_index ON pg_temp.%I (%s)%s', probe, body, coalesce(' WHERE ' || predicate, ''));
+    SELECT i.oid INTO object_oid FROM pg_class i WHERE i.relname = 'sync_schema_probe_index' AND i.relnamespace = pg_my_temp_schema();
+    SELECT array_agg(pg_get_indexdef(object_oid, k, true) ORDER BY k) INTO spelled FROM generate_series(1, n) AS k;
+    spelled := spelled || (SELECT pg_get_expr(ix.indpred, ix.indrelid, true) FROM pg_index ix WHERE ix.indexrelid = object_oid);
     EXECUTE 'DROP INDEX pg_temp.sync_schema_probe_index';
     RETURN spelled;
 EXCEPTION WHEN others THEN
