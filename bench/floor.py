@@ -5,10 +5,13 @@ one set-based query per kind of catalog object, raw psycopg2 with autocommit (no
 BEGIN/COMMIT round trips), rows fetched as plain tuples and nothing built from them.
 The facts are those sync_schema reads: for every ordinary or partitioned table of the
 schemas, its row estimate and its columns (name, type as format_type() spells it,
-NOT NULL, default expression, identity, generated); its primary key, unique, foreign key
-(with the referenced table, columns and actions) and check constraints; the indexes that
-do not back a constraint (key columns or expressions, unique, valid, method, predicate);
-and the enum types with their labels, plus which schemas exist.
+NOT NULL, default expression, identity, generated and its expression, a collation other
+than the default); its primary key, unique, foreign key (with the referenced table,
+columns, actions and deferral) and check constraints; the indexes that do not back a
+constraint (key columns or expressions, INCLUDE columns, each key's DESC / NULLS and
+operator class, unique, valid, method, predicate); the comments on tables and columns;
+the operator classes that are not a type's default; and the enum types with their labels,
+plus which schemas exist.
 
 Where the catalog already holds a fact in a cheap form, the floor takes that form:
 a column default is decompiled without a relation (pg_get_expr(adbin, 0): defaults hold
@@ -28,7 +31,9 @@ import psycopg2
 COLUMNS = """
 SELECT n.nspname, c.relname, c.oid, c.reltuples,
        a.attnum, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
-       CASE WHEN a.attgenerated = '' THEN pg_get_expr(d.adbin, 0) END, a.attidentity, a.attgenerated
+       CASE WHEN a.attgenerated = '' THEN pg_get_expr(d.adbin, 0) END, a.attidentity, a.attgenerated,
+       CASE WHEN a.attgenerated <> '' THEN pg_get_expr(d.adbin, d.adrelid) END,
+       CASE WHEN a.attcollation NOT IN (0, 100) THEN a.attcollation END
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -40,7 +45,7 @@ CONSTRAINTS = """
 SELECT con.conrelid, con.conname, con.contype, con.conkey,
        con.confrelid, rn.nspname, rc.relname, con.confkey, con.confdeltype, con.confupdtype,
        CASE WHEN con.contype = 'c' THEN pg_get_constraintdef(con.oid, true) END,
-       con.convalidated
+       con.convalidated, con.condeferrable, con.condeferred
 FROM pg_constraint con
 JOIN pg_class c ON c.oid = con.conrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -53,7 +58,7 @@ WHERE n.nspname = ANY(%(schemas)s) AND con.contype IN ('p', 'u', 'f', 'c') AND c
 # need indkey, so the expensive call is made for expression indexes only.
 INDEXES = """
 SELECT ix.indrelid, i.relname, ix.indisunique, ix.indisvalid, am.amname, ix.indnkeyatts,
-       ix.indkey::int2[],
+       ix.indkey::int2[], ix.indoption::int2[], ix.indclass::oid[],
        CASE WHEN ix.indexprs IS NOT NULL THEN pg_get_indexdef(ix.indexrelid) END,
        pg_get_expr(ix.indpred, ix.indrelid, true)
 FROM pg_index ix
@@ -74,7 +79,21 @@ LEFT JOIN pg_type t ON t.typnamespace = n.oid AND t.typtype = 'e'
 WHERE n.nspname NOT LIKE 'pg\\_%%' AND n.nspname <> 'information_schema'
 """
 
-QUERIES = {"columns": COLUMNS, "constraints": CONSTRAINTS, "indexes": INDEXES, "schemas_enums": SCHEMAS_AND_ENUMS}
+# Comments on tables and columns (few rows: most objects have none), and the operator
+# classes that are not their type's default (an index key naming one shows it).
+COMMENTS = """
+SELECT ds.objoid, ds.objsubid, ds.description
+FROM pg_description ds
+JOIN pg_class c ON c.oid = ds.objoid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE ds.classoid = 'pg_class'::regclass AND n.nspname = ANY(%(schemas)s)
+"""
+OPCLASSES = "SELECT oid, opcname FROM pg_opclass WHERE NOT opcdefault"
+
+QUERIES = {
+    "columns": COLUMNS, "constraints": CONSTRAINTS, "indexes": INDEXES, "schemas_enums": SCHEMAS_AND_ENUMS,
+    "comments": COMMENTS, "opclasses": OPCLASSES,
+}
 
 
 @dataclass

@@ -12,6 +12,7 @@ from typing import NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.schema import AddConstraint, CreateIndex
 from sqlalchemy.sql import functions, operators
+from sqlalchemy.sql.base import _NONE_NAME
 from sqlalchemy.sql.elements import False_, TextClause, True_, UnaryExpression
 from sqlalchemy.sql.schema import DefaultClause
 
@@ -81,12 +82,17 @@ class _ModelsCompiler:
         self.warnings = warnings
         self.enums: dict[tuple[str, str], EnumType] = {}
         self._ddl = dialect.render_dialect.ddl_compiler(dialect.render_dialect, None)
-        self._types: dict[object, str] = {}
+        self._types: dict[object, tuple[str, str | None]] = {}  # type and collation
         self._defaults: dict[object, str] = {}
         self._literals: dict[object, str | None] = {}
         self._type_keys, self._default_keys, self._numbering_defaults = dialect.type_keys, dialect.default_keys, dialect.numbering_defaults
         self._generated_keys = dialect.generated_keys
+        self._comments = dialect.supports_comments
         self._index_names: dict[str, set[str]] = {}  # per schema: index names share its namespace
+        render = dialect.render_dialect  # names up to this long SQLAlchemy neither shortens nor refuses
+        self._max_name_length = min(
+            render.max_index_name_length or render.max_identifier_length, render.max_constraint_name_length or render.max_identifier_length
+        )
         self._collect_enums = dialect.name == "postgresql"
         self._identity = dialect.supports_identity
 
@@ -115,7 +121,9 @@ class _ModelsCompiler:
         uniques, fks, checks = [], [], []
         ddl = self._ddl
         for constraint in [*(sorted(constraints, key=_by_name) if len(constraints) > 1 else constraints), *column_checks]:
-            if isinstance(constraint, sa.PrimaryKeyConstraint) or not _created(constraint, ddl):
+            if isinstance(constraint, sa.PrimaryKeyConstraint):
+                continue
+            if (constraint._create_rule is not None or constraint._ddl_if is not None) and not _created(constraint, ddl):
                 continue  # e.g. Boolean(create_constraint=True)'s CHECK where booleans are native
             name = self.name(constraint, sa_table)
             if isinstance(constraint, sa.ForeignKeyConstraint):
@@ -137,7 +145,8 @@ class _ModelsCompiler:
                 uniques.append(UniqueConstraint(name, tuple([c.name for c in constraint.columns])))
             elif isinstance(constraint, sa.CheckConstraint) and self.dialect.reads_checks:
                 checks.append(CheckConstraint(name, _sql(constraint.sqltext, self.dialect)))
-        indexes, sa_indexes = [], []
+        indexes, sources = [], {}
+        names = self._index_names.setdefault(schema, set()) if sa_table.indexes else set()
         for sa_index in sorted(sa_table.indexes, key=_by_name) if len(sa_table.indexes) > 1 else sa_table.indexes:
             if sa_index._ddl_if is not None and not sa_index._ddl_if._should_execute(CreateIndex(sa_index), sa_index, None, compiler=ddl):
                 continue  # Index(...).ddl_if(dialect="sqlite") and the like: create_all() leaves it out here
@@ -148,15 +157,15 @@ class _ModelsCompiler:
                 )
                 continue
             index = self.index(sa_index, sa_table)
-            names = self._index_names.setdefault(schema, set())
             if index.name in names:
                 # Two declarations of one name (index=True under a naming convention and an
                 # explicit Index of the same name, say): create_all() fails on the second too.
                 self.warnings.append(f"{sa_table.fullname}: index {index.name} is declared twice in the models; the second is left out")
                 continue
-            names.add(index.name or "")
+            if index.name:
+                names.add(index.name)
+                sources[index.name] = sa_index
             indexes.append(index)
-            sa_indexes.append(sa_index)
         pk = sa_table.primary_key
         table = Table(
             schema,
@@ -170,7 +179,7 @@ class _ModelsCompiler:
             tuple(checks),
             sa_table.comment if self.dialect.supports_comments else None,
             renamed_from=rename_hint(sa_table),
-            source=ModelSource(sa_table, {ix.name: sa_ix for ix, sa_ix in zip(indexes, sa_indexes, strict=True) if ix.name}),
+            source=ModelSource(sa_table, sources),
         )
         table_signature(table, self.dialect, tuple(entries))
         return table
@@ -179,29 +188,39 @@ class _ModelsCompiler:
         """The name as the server will store it: a naming convention's name shortened the
         way SQLAlchemy shortens it (63 characters, the last 4 a hash of the whole), then
         cut to the server's identifier length in bytes, as PostgreSQL cuts any name."""
-        if not isinstance(item.name, str):
+        name = item.name
+        if isinstance(name, str) and len(name) <= self._max_name_length and name.isascii():
+            return str(name)  # the usual case: SQLAlchemy keeps it as it is, and so does the server
+        if not isinstance(name, str) and name is not _NONE_NAME:
             return None  # unnamed: the server names it
         try:
             name = self._ddl.preparer.format_constraint(item, _alembic_quote=False)
         except sa.exc.IdentifierError:
-            name = None
+            name = str(item.name)  # create_all() refuses it; the server would cut it
         if name is None:
-            name = str(item.name)
+            return None
         limit = self.dialect.max_identifier_bytes
         if limit and len(name.encode()) > limit:
             cut = name.encode()[:limit].decode(errors="ignore")
             self.warnings.append(f"{sa_table.fullname}: the name {name!r} is longer than {limit} bytes; {self.dialect.name} stores it as {cut!r}")
             name = cut
-        return name
+        return str(name)
 
     def index(self, sa_index: sa.Index, sa_table: sa.Table) -> Index:
         """An index as create_all() makes it: key elements without their ordering (kept
         apart, in `options`), operator classes, INCLUDE, method and predicate."""
         dialect = self.dialect
-        options = sa_index.dialect_options[dialect.name] if dialect.name in ("postgresql", "sqlite") else {}
+        # The options given for this dialect (dialect_options is built on first use, and
+        # only an index declared with dialect keywords has one yet: most have none).
+        given = sa_index.__dict__.get("dialect_options")
+        options = given[dialect.name]._non_defaults if given is not None and dialect.name in given else {}
         ops = (options.get("ops") or {}) if dialect.name == "postgresql" else {}
         expressions, element_options = [], []
         for expr in sa_index.expressions:
+            if type(expr) is sa.Column and not ops:  # the usual key: a plain column, no options
+                expressions.append(expr.name)
+                element_options.append("")
+                continue
             opclass = ops.get(expr.key) if ops and hasattr(expr, "key") else None
             descending, nulls_first = False, None
             while isinstance(expr, UnaryExpression) and expr.modifier in _ORDERING:
@@ -239,13 +258,14 @@ class _ModelsCompiler:
             attributes = {name: value for name, value in attributes.items() if name != "dispatch"}
         try:
             key: object = (cls, *attributes.items())
-            type_sql = self._types.get(key)
+            spelled = self._types.get(key)
         except TypeError:  # an unhashable attribute: rendered each time
-            key, type_sql = None, None
-        if type_sql is None:
-            type_sql = type_.compile(dialect=self.dialect.render_dialect)
+            key, spelled = None, None
+        if spelled is None:
+            spelled = self._type_and_collation(type_)
             if key is not None:
-                self._types[key] = type_sql
+                self._types[key] = spelled
+        type_sql, collation = spelled
         if self._collect_enums and cls not in _NO_ENUM_TYPES:
             self._collect_enum(type_)
 
@@ -275,11 +295,7 @@ class _ModelsCompiler:
         renamed_from = rename_hint(sa_column) if "info" in sa_column.__dict__ else None  # (reading .info would create it)
         # Built as a plain tuple: a NamedTuple's own __new__ is Python code, and this runs
         # once per column of the models. The fields in order; the last two are respelling's.
-        comment = sa_column.comment if self.dialect.supports_comments else None
-        collation = None
-        if " COLLATE " in type_sql:  # String(collation=...): the type as the catalog spells it, the collation apart
-            type_sql, _, collation = type_sql.partition(" COLLATE ")
-            collation = collation.strip().strip('"') if self.dialect.reads_collations else None
+        comment = sa_column.comment if self._comments else None
         column = _new_tuple(
             Column, (name, type_sql, nullable, default, autoincrement, generated, comment, collation, python_default, is_callable, renamed_from, None, None)
         )
@@ -289,6 +305,15 @@ class _ModelsCompiler:
             None if generated is None else self._generated_keys[generated], comment, collation,
         )
         return column, entry
+
+    def _type_and_collation(self, type_: sa.types.TypeEngine) -> tuple[str, str | None]:  # type: ignore[type-arg]
+        """The type as create_all() renders it, without the COLLATE clause of a
+        String(collation=...): the catalog spells a type and its collation apart."""
+        type_sql = type_.compile(dialect=self.dialect.render_dialect)
+        if " COLLATE " not in type_sql:
+            return type_sql, None
+        type_sql, _, collation = type_sql.partition(" COLLATE ")
+        return type_sql, collation.strip().strip('"') if self.dialect.reads_collations else None
 
     def _python_default_sql(self, value: object, type_: sa.types.TypeEngine, type_key: object) -> str | None:  # type: ignore[type-arg]
         """A constant Python default as SQL, once per type and value (default=False or

@@ -104,7 +104,12 @@ class PostgreSQLDialect(Dialect):
         read = _read_columns(next(results), self.type_keys, self.default_keys, self.numbering_defaults, self.generated_keys)
         constraint_rows, index_rows = _by_table(next(results)), _by_table(next(results))
         opclasses = {int(oid): name for oid, name in (overview.opclasses or {}).items()}
-        comments = {(schema, name): comment for schema, name, comment in overview.table_comments or ()}
+        comments: dict[TableKey, str] = {}
+        for schema, name, column, comment in overview.comments or ():
+            if column is None:
+                comments[(schema, name)] = comment
+            elif (schema, name) in read.columns:
+                _set_column_comment(read, (schema, name), column, comment)
         tables = {}
         for key, table_columns in read.columns.items():
             table = tables[key] = _table(
@@ -544,7 +549,7 @@ def _read_columns(
     current_schema = current_table = None
     append = add_entry = [].append
     names: dict[int, str] = {}
-    for schema, table, estimate, name, attnum, type_, not_null, default, identity, generated, comment, collation in rows:
+    for schema, table, estimate, name, attnum, type_, not_null, default, identity, generated, collation in rows:
         if table != current_table or schema != current_schema:
             current_schema, current_table = schema, table
             key = (schema, table)
@@ -556,22 +561,33 @@ def _read_columns(
             continue  # a table without columns
         names[attnum] = name
         nullable = not not_null
-        # Column's fields in order (the last five only the models' side fills), and its
-        # signature entry as signature.column_entry spells it.
+        # Column's fields in order (the last five only the models' side fills; the comment
+        # is set afterwards, from the overview), and its signature entry as
+        # signature.column_entry spells it.
         if generated is not None:
-            append(_new_tuple(Column, (name, type_, nullable, None, None, generated, comment, collation, None, False, None, None, None)))
-            add_entry((name, type_keys[type_], nullable, False, None, generated_keys[generated], comment, collation))
+            append(_new_tuple(Column, (name, type_, nullable, None, None, generated, None, collation, None, False, None, None, None)))
+            add_entry((name, type_keys[type_], nullable, False, None, generated_keys[generated], None, collation))
         elif identity:
-            append(_new_tuple(Column, (name, type_, nullable, default, "identity_always" if identity == "a" else "identity", None, comment,
+            append(_new_tuple(Column, (name, type_, nullable, default, "identity_always" if identity == "a" else "identity", None, None,
                                        collation, None, False, None, None, None)))
-            add_entry((name, type_keys[type_], nullable, True, None, None, comment, collation))
+            add_entry((name, type_keys[type_], nullable, True, None, None, None, collation))
         elif numbering_defaults[default]:  # nextval() of a sequence: SERIAL, spelled out by the server
-            append(_new_tuple(Column, (name, type_, nullable, None, "serial", None, comment, collation, None, False, None, None, None)))
-            add_entry((name, type_keys[type_], nullable, True, None, None, comment, collation))
+            append(_new_tuple(Column, (name, type_, nullable, None, "serial", None, None, collation, None, False, None, None, None)))
+            add_entry((name, type_keys[type_], nullable, True, None, None, None, collation))
         else:
-            append(_new_tuple(Column, (name, type_, nullable, default, None, None, comment, collation, None, False, None, None, None)))
-            add_entry((name, type_keys[type_], nullable, False, default_keys[default], None, comment, collation))
+            append(_new_tuple(Column, (name, type_, nullable, default, None, None, None, collation, None, False, None, None, None)))
+            add_entry((name, type_keys[type_], nullable, False, default_keys[default], None, None, collation))
     return read
+
+
+def _set_column_comment(read: _ColumnsRead, key: TableKey, column_name: str, comment: str) -> None:
+    """A column's comment, and its signature entry's (the sixth field), set after the row loop."""
+    columns, entries = read.columns[key], read.entries[key]
+    for i, column in enumerate(columns):
+        if column.name == column_name:
+            columns[i] = column._replace(comment=comment)
+            entries[i] = (*entries[i][:6], comment, *entries[i][7:])
+            return
 
 
 class _ColumnsRead(NamedTuple):
@@ -646,7 +662,7 @@ def _table(
             expressions = _index_keys(keys, definitions, names)
         include = tuple([names.get(attnum, "?") for attnum in include_keys]) if include_keys else ()
         options: tuple[str, ...] = ()
-        if any(key_options) or any(oid in opclasses for oid in key_opclasses):
+        if any(key_options) or not opclasses.keys().isdisjoint(key_opclasses):
             # indoption bits: 1 DESC, 2 NULLS FIRST (the server's defaults: NULLS LAST ascending, FIRST descending)
             options = tuple([
                 index_element_options(opclasses.get(oid), bool(bits & 1), bool(bits & 2))

@@ -14,14 +14,12 @@ SELECT n.nspname AS schema_name,
        CASE WHEN a.attgenerated = '' THEN pg_get_expr(d.adbin, 0) END AS column_default,
        a.attidentity::text AS identity,
        CASE WHEN a.attgenerated <> '' THEN pg_get_expr(d.adbin, d.adrelid) END AS generated,
-       ds.description AS comment,
        -- 0: a type without collation, 100: the default one; any other is named (rare).
        CASE WHEN a.attcollation NOT IN (0, 100) THEN (SELECT co.collname::text FROM pg_collation co WHERE co.oid = a.attcollation) END AS collation
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
 LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-LEFT JOIN pg_description ds ON ds.objoid = a.attrelid AND ds.objsubid = a.attnum AND ds.classoid = 'pg_class'::regclass
 WHERE c.relkind IN ('r', 'p')
   AND NOT c.relispartition
   AND n.nspname = ANY(:schemas)

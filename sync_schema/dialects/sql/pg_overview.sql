@@ -24,10 +24,13 @@ SELECT set_config('jit', 'off', true) AS jit,
        ) AS enums,
        -- Operator classes that are not their type's default: an index key using one names it.
        (SELECT json_object_agg(oc.oid::text, oc.opcname) FROM pg_opclass oc WHERE NOT oc.opcdefault) AS opclasses,
-       -- Table comments as [schema, table, comment]: few tables have one.
-       (SELECT json_agg(json_build_array(n.nspname, c.relname, ds.description))
+       -- Comments on tables and columns as [schema, table, column or null, comment]: few
+       -- have one, so they come here rather than as a join on every column's row (a join
+       -- there cost 30% of the columns query at 1,000 tables).
+       (SELECT json_agg(json_build_array(n.nspname, c.relname, a.attname, ds.description))
         FROM pg_description ds
         JOIN pg_class c ON c.oid = ds.objoid AND c.relkind IN ('r', 'p')
         JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE ds.classoid = 'pg_class'::regclass AND ds.objsubid = 0
-       ) AS table_comments
+        LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = ds.objsubid AND ds.objsubid > 0
+        WHERE ds.classoid = 'pg_class'::regclass AND n.nspname NOT LIKE 'pg\_%' AND n.nspname <> 'information_schema'
+       ) AS comments
