@@ -26,6 +26,20 @@ class Case:
     extra_sql_check: tuple[str, object] | None = None  # (query, expected scalar) after the run
 
 
+# What every case's models module starts with.
+PRELUDE = '''
+import enum
+from datetime import datetime
+from decimal import Decimal
+from typing import Optional
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+class Base(DeclarativeBase):
+    pass
+
+'''
+
 ITEMS_TABLE = "CREATE TABLE items (id SERIAL PRIMARY KEY, name VARCHAR(50) NOT NULL)"
 ITEMS_ROWS = "INSERT INTO items (name) VALUES ('apple'), ('banana'), ('cherry')"
 

@@ -58,7 +58,7 @@ def dump_catalog(engine: sa.Engine, schemas: tuple[str, ...] = ("public",), colu
 
         columns = {}
         order: dict[tuple[str, str], list[str]] = {}
-        for schema, table, name, type_, not_null, default, identity, generated, comment, attnum in sorted(rows(_COLUMNS), key=lambda r: r[-1]):
+        for schema, table, name, type_, not_null, default, identity, generated, comment, _attnum in sorted(rows(_COLUMNS), key=lambda r: r[-1]):
             columns[(schema, table, name)] = (type_, not_null, default, identity, generated, comment)
             order.setdefault((schema, table), []).append(name)
         dump = {

@@ -13,21 +13,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from acceptance_cases import CASES, Case
+from acceptance_cases import CASES, PRELUDE, Case
 from conftest import run_sync, write_models
-
-PRELUDE = '''
-import enum
-from datetime import datetime
-from decimal import Decimal
-from typing import Optional
-import sqlalchemy as sa
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-
-class Base(DeclarativeBase):
-    pass
-
-'''
 
 
 def table_rows(engine: sa.Engine) -> dict[str, list[dict[str, object]]]:

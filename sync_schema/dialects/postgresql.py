@@ -167,17 +167,13 @@ class PostgreSQLDialect(Dialect):
         if not wanted:
             return desired
         try:
-            run_sql(conn, _SPELLING_FUNCTION)
-            rows = conn.execute(
-                sa.text("SELECT v.i, pg_temp.sync_schema_spelling(v.value, v.type_name) AS spelled "
-                        "FROM unnest(CAST(:values AS text[]), CAST(:types AS text[])) WITH ORDINALITY AS v(value, type_name, i)"),
-                {"values": [w[0] for w in wanted], "types": [w[1] for w in wanted]},
-            ).all()
+            results = _call_for_each(conn, _SPELLING_FUNCTION, "sync_schema_spelling",
+                                     {"value": ("text", [w[0] for w in wanted]), "type_name": ("text", [w[1] for w in wanted])})
             conn.commit()
         except sa.exc.DBAPIError:
             conn.rollback()
             return desired
-        spelled = {wanted[row.i - 1]: "'" + row.spelled.replace("'", "''") + "'" for row in rows if row.spelled is not None}
+        spelled = {want: "'" + result.replace("'", "''") + "'" for want, result in zip(wanted, results, strict=True) if result is not None}
 
         tables = dict(desired.tables)
         for key in {k for k, _ in candidates}:
@@ -221,16 +217,10 @@ class PostgreSQLDialect(Dialect):
         if not wanted:
             return desired
         try:
-            run_sql(conn, _SPELLING_PROBE_FUNCTION)
-            result = conn.execute(
-                sa.text("SELECT v.i, pg_temp.sync_schema_spelling_probe(v.source, v.kind, v.body, v.predicate, v.n) AS spelled "
-                        "FROM unnest(CAST(:sources AS text[]), CAST(:kinds AS text[]), CAST(:bodies AS text[]), CAST(:predicates AS text[]), "
-                        "CAST(:ns AS int[])) WITH ORDINALITY AS v(source, kind, body, predicate, n, i)"),
-                {"sources": [self.table_name(*w[0]) for w in wanted], "kinds": [w[2] for w in wanted], "bodies": [w[3] for w in wanted],
-                 "predicates": [w[4] for w in wanted], "ns": [w[5] for w in wanted]},
-            ).all()
-            spelled_by_row = {row.i: row.spelled for row in result}
-            rows = [spelled_by_row.get(i + 1) for i in range(len(wanted))]
+            rows = _call_for_each(conn, _SPELLING_PROBE_FUNCTION, "sync_schema_spelling_probe", {
+                "source": ("text", [self.table_name(*w[0]) for w in wanted]), "kind": ("text", [w[2] for w in wanted]),
+                "body": ("text", [w[3] for w in wanted]), "predicate": ("text", [w[4] for w in wanted]), "n": ("int", [w[5] for w in wanted]),
+            })
         except sa.exc.DBAPIError:
             rows = []  # no TEMP privilege, a read-only standby: compared as spelled
         finally:
@@ -516,6 +506,21 @@ $$
 """
 
 
+def _call_for_each(conn: Connection, definition: str, function: str, arguments: dict[str, tuple[str, list[Any]]]) -> list[Any]:
+    """Define a pg_temp function and call it once for each row of the argument arrays
+    (name -> (SQL type, values)), all in one query; its results in the rows' order."""
+    run_sql(conn, definition)
+    names = list(arguments)
+    arrays = ", ".join(f"CAST(:{name} AS {sql_type}[])" for name, (sql_type, _) in arguments.items())
+    result = conn.execute(
+        sa.text(f"SELECT v.i, pg_temp.{function}({', '.join('v.' + n for n in names)}) AS result "
+                f"FROM unnest({arrays}) WITH ORDINALITY AS v({', '.join(names)}, i)"),
+        {name: values for name, (_, values) in arguments.items()},
+    ).all()
+    by_row = {row.i: row.result for row in result}
+    return [by_row.get(i + 1) for i in range(len(arguments[names[0]][1]))]
+
+
 def _literal_text(dialect: Dialect, default: str | None) -> str | None:
     """The text inside a quoted literal default ('08:30', '{"a":[1]}'), else None."""
     if default is None:
@@ -662,7 +667,7 @@ def _table(
             expressions = _index_keys(keys, definitions, names)
         include = tuple([names.get(attnum, "?") for attnum in include_keys]) if include_keys else ()
         options: tuple[str, ...] = ()
-        if any(key_options) or not opclasses.keys().isdisjoint(key_opclasses):
+        if key_options is not None:  # some key is DESC, NULLS FIRST or has an operator class of its own
             # indoption bits: 1 DESC, 2 NULLS FIRST (the server's defaults: NULLS LAST ascending, FIRST descending)
             options = tuple([
                 index_element_options(opclasses.get(oid), bool(bits & 1), bool(bits & 2))

@@ -20,6 +20,7 @@ that applies something). Usage: python tests/realworld/run.py [app ...]
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import subprocess
@@ -28,6 +29,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -60,6 +62,7 @@ class Report:
     rows_before: int = 0
     rows_after: int = 0
     migrations_vs_models: int = -1  # differences at `alembic upgrade head` (-1: not run)
+    old_state: str = ""  # what the old database was made by
     note: str = ""
 
     @property
@@ -68,8 +71,8 @@ class Report:
                     or self.rows_after != self.rows_before or self.note.startswith("error"))
 
     def line(self) -> str:
-        old = "old revision not replayed" if self.review_after_sync < 0 else (
-            f"old revision synced: {self.review_after_sync} for review, rows {self.rows_after}/{self.rows_before} kept, "
+        old = "no old state" if self.review_after_sync < 0 else (
+            f"{self.old_state} synced: {self.review_after_sync} for review, rows {self.rows_after}/{self.rows_before} kept, "
             f"second run applied {self.second_run_applied}"
         )
         head = "" if self.migrations_vs_models < 0 else f", alembic head vs models: {self.migrations_vs_models} differences"
@@ -78,21 +81,31 @@ class Report:
                 f"{old}{head}{'; ' + self.note if self.note else ''}")
 
 
-def ensure_venv(app: str, requirement: str) -> Path:
-    """The app's virtualenv, made once and kept under .realworld/ (ignored by git)."""
-    venv = VENVS / app
+def ensure_venv(name: str, requirement: str, with_tool: bool = True) -> Path:
+    """A virtualenv for the app (or its old release), made once and kept under
+    .realworld/ (ignored by git); the tool beside the app where `with_tool`."""
+    venv = VENVS / name
     python = venv / "bin" / "python"
     marker = venv / f".installed-{re.sub(r'[^A-Za-z0-9.]+', '_', requirement)}"
     if not marker.exists():
         print(f"realworld: installing {requirement} into {venv} ...", flush=True)
         subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
         pip = [str(python), "-m", "pip", "install", "-q"]
-        extra = re.search(r"^EXTRA_REQUIREMENTS = \[(.*)\]", (ADAPTERS / f"{APPS[app][1]}.py").read_text(), re.MULTILINE)
-        extras = re.findall(r'"([^"]+)"', extra.group(1)) if extra else []
+        extras = adapter_constant(APPS[name.removesuffix("-old")][1], "EXTRA_REQUIREMENTS") or []
         subprocess.run([*pip, requirement, "psycopg2-binary", "python-dotenv", "alembic", *extras], check=True)
-        subprocess.run([*pip, "--no-deps", "-e", str(ROOT)], check=True)
+        if with_tool:
+            subprocess.run([*pip, "--no-deps", "-e", str(ROOT)], check=True)
         marker.touch()
     return python
+
+
+def adapter_constant(adapter: str, name: str) -> Any:
+    """A literal constant of an adapter, read without importing it (its app may not be installed yet)."""
+    tree = ast.parse((ADAPTERS / f"{adapter}.py").read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
+            return ast.literal_eval(node.value)
+    return None
 
 
 def new_database(admin: sa.Engine) -> str:
@@ -227,10 +240,20 @@ def run_app(app: str, admin: sa.Engine) -> Report:
         code, out = sync(python, models, reference, "--check")
         report.false_positives = count(r"(\d+) differences?;", out) - len(rejected)  # those are missing there
 
-        # 2. The app's own history: an old revision with rows, then head.
+        # 2. An old state with rows, synced with the head models: the app's own migrations
+        #    to an old revision, or else what an old release's create_all() made.
+        old_release = adapter_constant(adapter, "OLD_RELEASE")
+        old = None
         if adapter_call(python, adapter, "print(m.OLD_REVISION or '')"):
             old = database()
             adapter_call(python, adapter, f"m.migrate({old!r}, m.OLD_REVISION)")
+            report.old_state = "old revision " + adapter_call(python, adapter, "print(m.OLD_REVISION)")
+        elif old_release:
+            old = database()
+            old_python = ensure_venv(f"{app}-old", old_release, with_tool=False)
+            adapter_call(old_python, adapter, CREATE_ALL.format(url=old))
+            report.old_state = f"{old_release}'s create_all()"
+        if old is not None:
             add_rows(old)
             before = table_rows(old)
             code, out = sync(python, models, old)
@@ -242,6 +265,8 @@ def run_app(app: str, admin: sa.Engine) -> Report:
             report.second_run_applied = out.count("APPLIED")
             code, out = sync(python, models, old, "--check")
             report.review_after_sync = count(r"(\d+) differences?;", out)
+        # 3. The app's own `alembic upgrade head` against its models.
+        if adapter_call(python, adapter, "print(m.OLD_REVISION or '')"):
             head = database()
             adapter_call(python, adapter, f"m.migrate({head!r}, 'head')")
             code, out = sync(python, models, head, "--check")
@@ -249,7 +274,7 @@ def run_app(app: str, admin: sa.Engine) -> Report:
             if report.migrations_vs_models:
                 report.note = "; ".join(filter(None, [report.note, "the app's migrations and models disagree; the sync follows the models"]))
         else:
-            report.note = adapter_call(python, adapter, "print(m.WHY_NO_HISTORY)")
+            report.note = "; ".join(filter(None, [report.note, adapter_call(python, adapter, "print(m.WHY_NO_HISTORY)")]))
     except Exception as exc:  # noqa: BLE001 - one app's trouble is reported on its line, the others go on
         report.note = f"error: {type(exc).__name__}: {exc}"
     finally:

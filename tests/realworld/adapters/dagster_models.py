@@ -7,4 +7,5 @@ from dagster._core.storage.schedules.schema import ScheduleStorageSqlMetadata as
 __all__ = ["events", "runs", "schedules"]
 MODELS = "dagster_models:runs,dagster_models:events,dagster_models:schedules"
 OLD_REVISION = None
+OLD_RELEASE = "dagster==1.5.14"  # the old state: what this release's create_all() made
 WHY_NO_HISTORY = "its Alembic history needs dagster-postgres's storage classes; not replayed"
