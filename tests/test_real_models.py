@@ -179,3 +179,13 @@ sa.Table("items", metadata, sa.Column("id", sa.Integer, primary_key=True),
     assert code == 0 and "APPLIED  replace check constraint items.qty_bound" in out, out
     assert rows(pg_engine, "SELECT kind, qty FROM items ORDER BY id") == [("a", 5), ("b", 50)]
     settled(pg_url, models)
+
+
+def test_several_models_modules_from_pyproject(app_dir: Path, pg_url: str) -> None:
+    (app_dir / "core.py").write_text(HEADER + "metadata = sa.MetaData()\nsa.Table('users', metadata, sa.Column('id', sa.Integer, primary_key=True))\n")
+    (app_dir / "registry.py").write_text(
+        HEADER + "from core import metadata\nsa.Table('entries', metadata, sa.Column('id', sa.Integer, primary_key=True))\n"
+    )
+    (app_dir / "pyproject.toml").write_text('[tool.sync_schema]\nmodels = ["core:metadata", "registry"]\n')
+    code, out = run_sync("--database-url", pg_url)
+    assert code == 0 and "APPLIED  create table users" in out and "APPLIED  create table entries" in out, out

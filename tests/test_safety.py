@@ -338,7 +338,7 @@ def test_behind_a_transaction_mode_pooler_a_lease_replaces_the_advisory_lock(app
             "SELECT step, count(DISTINCT run_id) FROM sync_schema_history_statements WHERE status = 'applied' GROUP BY step"
         ).all()
         leases = conn.exec_driver_sql("SELECT count(*) FROM sync_schema_lock").scalar()
-    assert len(per_step) == TABLES * 2 + 2 and all(count == 1 for _, count in per_step), per_step
+    assert len(per_step) == TABLES * 2 + 3 and all(count == 1 for _, count in per_step), per_step
     assert leases == 0  # every run released its lease
     assert all_rows(pg_engine) == before
     code, out = remaining_drift(pg_url, models)
