@@ -135,10 +135,9 @@ class _ModelsCompiler:
                         ref.schema or self.dialect.default_schema,
                         ref.name,
                         tuple([el.column.name for el in constraint.elements]),
-                        _fk_action(constraint.ondelete),
-                        _fk_action(constraint.onupdate),
-                        bool(constraint.deferrable) and self.dialect.reads_deferrable,
-                        bool(constraint.deferrable) and self.dialect.reads_deferrable and (constraint.initially or "").upper() == "DEFERRED",
+                        _fk_action(constraint.ondelete) if constraint.ondelete else None,
+                        _fk_action(constraint.onupdate) if constraint.onupdate else None,
+                        *(_deferral(constraint) if constraint.deferrable and self.dialect.reads_deferrable else _NOT_DEFERRABLE),
                     )
                 )
             elif isinstance(constraint, sa.UniqueConstraint):
@@ -213,6 +212,10 @@ class _ModelsCompiler:
         # The options given for this dialect (dialect_options is built on first use, and
         # only an index declared with dialect keywords has one yet: most have none).
         given = sa_index.__dict__.get("dialect_options")
+        if given is None:
+            keys = sa_index.expressions
+            if all(type(expr) is sa.Column for expr in keys):  # the usual index: plain columns, no options
+                return _new_tuple(Index, (self.name(sa_index, sa_table), tuple([c.name for c in keys]), bool(sa_index.unique), None, None, True, (), ()))
         options = given[dialect.name]._non_defaults if given is not None and dialect.name in given else {}
         ops = (options.get("ops") or {}) if dialect.name == "postgresql" else {}
         expressions, element_options = [], []
@@ -415,6 +418,14 @@ def _fk_action(action: str | None) -> str | None:
     if not action or action.strip().upper() == "NO ACTION":
         return None
     return " ".join(action.upper().split())
+
+
+_NOT_DEFERRABLE = (False, False)
+
+
+def _deferral(constraint: sa.ForeignKeyConstraint) -> tuple[bool, bool]:
+    """(DEFERRABLE, INITIALLY DEFERRED) as compared."""
+    return True, (constraint.initially or "").upper() == "DEFERRED"
 
 
 _ORDERING = (operators.desc_op, operators.asc_op, operators.nulls_first_op, operators.nulls_last_op)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, NamedTuple
 
-from .snapshot import Column, Index, Table
+from .snapshot import Column, Table
 
 if TYPE_CHECKING:
     from .dialects import Dialect
@@ -32,10 +32,6 @@ def column_entry(column: Column, dialect: Dialect) -> tuple[object, ...]:
     )
 
 
-def index_entry(index: Index) -> tuple[object, ...]:
-    return (index.name, index.expressions, index.unique, index.where is None, index.method or None, index.valid, index.include, index.options)
-
-
 def table_signature(table: Table, dialect: Dialect, column_entries: tuple[tuple[object, ...], ...] | None = None) -> Signature:
     """Everything the differ compares in a table, normalized the way it compares it.
     Equal signatures mean no difference, and so does each equal part (a column's entry,
@@ -51,7 +47,8 @@ def table_signature(table: Table, dialect: Dialect, column_entries: tuple[tuple[
         return kept[1]  # type: ignore[no-any-return]
     signature = (
         column_entries if column_entries is not None else tuple([column_entry(c, dialect) for c in table.columns]),
-        frozenset([index_entry(ix) for ix in table.indexes]) if table.indexes else _NONE,
+        frozenset([(ix.name, ix.expressions, ix.unique, ix.where is None, ix.method or None, ix.valid, ix.include, ix.options)
+                   for ix in table.indexes]) if table.indexes else _NONE,
         frozenset([frozenset(u.columns) for u in table.uniques]) if table.uniques else _NONE,
         frozenset([fk[1:] for fk in table.foreign_keys]) if table.foreign_keys else _NONE,  # all but the name, as compared
         frozenset([(c.name, dialect.generated_keys[c.sqltext]) for c in table.checks]) if table.checks else _NONE,
