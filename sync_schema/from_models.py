@@ -129,7 +129,7 @@ class _ModelsCompiler:
             if isinstance(constraint, sa.ForeignKeyConstraint):
                 ref = constraint.referred_table
                 fks.append(
-                    ForeignKey(
+                    _new_tuple(ForeignKey, (
                         name,
                         tuple([c.name for c in constraint.columns]),
                         ref.schema or self.dialect.default_schema,
@@ -138,7 +138,7 @@ class _ModelsCompiler:
                         _fk_action(constraint.ondelete) if constraint.ondelete else None,
                         _fk_action(constraint.onupdate) if constraint.onupdate else None,
                         *(_deferral(constraint) if constraint.deferrable and self.dialect.reads_deferrable else _NOT_DEFERRABLE),
-                    )
+                    ))
                 )
             elif isinstance(constraint, sa.UniqueConstraint):
                 uniques.append(UniqueConstraint(name, tuple([c.name for c in constraint.columns])))
@@ -189,7 +189,7 @@ class _ModelsCompiler:
         cut to the server's identifier length in bytes, as PostgreSQL cuts any name."""
         name = item.name
         if isinstance(name, str) and len(name) <= self._max_name_length and name.isascii():
-            return str(name)  # the usual case: SQLAlchemy keeps it as it is, and so does the server
+            return name if type(name) is str else str(name)  # the usual case: SQLAlchemy keeps it as it is, and so does the server
         if not isinstance(name, str) and name is not _NONE_NAME:
             return None  # unnamed: the server names it
         try:

@@ -653,8 +653,8 @@ def _table(
             if ref_names is None:  # the referenced table was inspected too: name its columns here
                 ref_attnames = attnames.get((ref_schema, ref_table), _NO_NAMES)
                 ref_names = [ref_attnames.get(k, "?") for k in ref_keys or ()]
-            fks.append(ForeignKey(name, cols, ref_schema, ref_table, tuple(ref_names), _FK_ACTIONS.get(on_delete), _FK_ACTIONS.get(on_update),
-                                  deferrable, deferred))
+            fks.append(_new_tuple(ForeignKey, (name, cols, ref_schema, ref_table, tuple(ref_names), _FK_ACTIONS.get(on_delete),
+                                               _FK_ACTIONS.get(on_update), deferrable, deferred)))
         elif kind == "u":
             uniques.append(UniqueConstraint(name, cols))
         elif kind == "c":
@@ -675,7 +675,8 @@ def _table(
             ])
             if not any(options):
                 options = ()
-        indexes.append(Index(name, expressions, is_unique, predicate, method if method != "btree" else None, is_valid, include, options))
+        # Records built directly as tuples, their fields in order (see _read_columns).
+        indexes.append(_new_tuple(Index, (name, expressions, is_unique, predicate, method if method != "btree" else None, is_valid, include, options)))
     return Table(
         key[0], key[1], tuple(columns), primary_key, primary_key_name, tuple(indexes),
         tuple(uniques), tuple(fks), tuple(checks), comment, row_estimate=estimate,
