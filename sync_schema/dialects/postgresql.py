@@ -418,17 +418,21 @@ class PostgreSQLDialect(Dialect):
 
 
     def behind_pooler(self, engine: Engine, conn: Connection) -> bool:
-        # A direct connection never shares its backend with another client connection.
-        # A transaction-mode pooler hands the server connection our last transaction used
-        # to the next client that asks (PgBouncer reuses the most recent one), so a second
-        # connection that lands on our backend pid proves that sessions are not ours.
+        # A direct connection keeps its backend and never shares it with another client
+        # connection. Behind a transaction-mode pooler either shows: when it is idle, the
+        # pooler hands the server connection our last transaction used to the next client
+        # that asks (PgBouncer reuses the most recent one), so a second connection lands on
+        # our backend pid; when other clients are busy (several runs starting together), one
+        # of them takes it, and our own next transaction runs on another backend.
+        def pid(connection: Connection) -> int:
+            value = connection.execute(sa.text("SELECT pg_backend_pid()")).scalar()
+            connection.commit()
+            return int(value or 0)
+
         with engine.connect() as other:
-            for _ in range(3):
-                ours = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar()
-                conn.commit()
-                theirs = other.execute(sa.text("SELECT pg_backend_pid()")).scalar()
-                other.commit()
-                if ours == theirs:
+            for _ in range(5):
+                ours = pid(conn)
+                if pid(other) == ours or pid(conn) != ours:
                     return True
         return False
 
