@@ -84,6 +84,8 @@ class _ModelsCompiler:
         self._ddl = dialect.render_dialect.ddl_compiler(dialect.render_dialect, None)
         self._types: dict[object, tuple[str, str | None]] = {}  # type and collation
         self._defaults: dict[object, str] = {}
+        self._string_defaults: dict[str, str] = {}  # server_default="..." by its string
+        self._text_defaults: dict[str, str] = {}  # server_default=text("...") by its text
         self._literals: dict[object, str | None] = {}
         self._type_keys, self._default_keys, self._numbering_defaults = dialect.type_keys, dialect.default_keys, dialect.numbering_defaults
         self._generated_keys = dialect.generated_keys
@@ -330,6 +332,15 @@ class _ModelsCompiler:
 
     def _default_sql(self, arg: object) -> str:
         """A server default as create_all() renders it (it depends on the argument alone)."""
+        cls = type(arg)
+        if cls is str or (cls is TextClause and not arg._bindparams):  # type: ignore[attr-defined]
+            # server_default="x" or text("0"), the most common: looked up by the text itself
+            text = arg if cls is str else arg.text  # type: ignore[attr-defined]
+            by_text = self._string_defaults if cls is str else self._text_defaults
+            rendered = by_text.get(text)  # type: ignore[arg-type]
+            if rendered is None:
+                rendered = by_text[text] = self._ddl.render_default_string(arg)  # type: ignore[index]
+            return rendered
         key = _default_cache_key(arg)
         if key is None:
             return self._ddl.render_default_string(arg)
