@@ -202,14 +202,11 @@ def _diff_columns(desired: Table, actual: Table, dialect: Dialect, unequal: tupl
 
 
 def _diff_uniques(desired: Table, actual: Table, change) -> None:  # type: ignore[no-untyped-def]
-    actual_uniques = {frozenset(u.columns) for u in actual.uniques}
-    # A unique index on the same columns enforces the same rule.
-    actual_uniques |= {frozenset(ix.expressions) for ix in actual.indexes if ix.unique and not ix.where}
+    actual_uniques = actual.unique_keys()
     for unique in desired.uniques:
         if frozenset(unique.columns) not in actual_uniques:
             change(Kind.MISSING_UNIQUE, unique.name or "_".join(unique.columns), unique, None)
-    desired_uniques = {frozenset(u.columns) for u in desired.uniques}
-    desired_uniques |= {frozenset(ix.expressions) for ix in desired.indexes if ix.unique and not ix.where}
+    desired_uniques = desired.unique_keys()
     for unique in actual.uniques:
         # A leftover UNIQUE can make the models' INSERTs fail; it is reported, never dropped by default.
         if frozenset(unique.columns) not in desired_uniques and all(c in desired.columns_by_name or c in _renamed_from(desired) for c in unique.columns):
@@ -239,7 +236,7 @@ def _diff_checks(desired: Table, actual: Table, dialect: Dialect, change) -> Non
     # where that is not enough (kind IN ('a', 'b') against kind::text = ANY (ARRAY[...])),
     # the server spells the models' (see read.read_and_diff) and they are compared again.
     actual_checks = {c.name: c for c in actual.checks if c.name}
-    keys = dialect.generated_keys
+    keys = dialect.expression_keys
     for check in desired.checks:
         if not check.name:
             continue
@@ -293,8 +290,8 @@ def compare_columns(desired: Column, actual: Column, dialect: Dialect) -> list[t
     if desired.comment != actual.comment:
         found.append((Kind.COMMENT_MISMATCH, _comment_difference(desired.comment, actual.comment)))
     if desired.generated is not None or actual.generated is not None:
-        generated_keys = dialect.generated_keys
-        if generated_keys[desired.generated] != generated_keys[actual.generated]:
+        expression_keys = dialect.expression_keys
+        if expression_keys[desired.generated] != expression_keys[actual.generated]:
             found.append((Kind.GENERATED_MISMATCH, _generated_difference(desired.generated, actual.generated)))
         return found  # a generated column has no default of its own
     # Numbered by the database: an autoincrement key, or a default that is one spelled out.
@@ -376,7 +373,7 @@ def _indexes_equal(desired: Index, actual: Index, dialect: Dialect) -> bool:
     # (casts, parentheses): compared by what the two spellings share; where that is not
     # enough (CAST(a AS TEXT) against a::text), the server spells the models' (see
     # read.read_and_diff) and they are compared again.
-    keys = dialect.generated_keys
+    keys = dialect.expression_keys
     if (desired.where is None) != (actual.where is None) or (desired.where != actual.where and keys[desired.where] != keys[actual.where]):
         return False
     if desired.expressions == actual.expressions:

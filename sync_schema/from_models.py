@@ -84,11 +84,9 @@ class _ModelsCompiler:
         self._ddl = dialect.render_dialect.ddl_compiler(dialect.render_dialect, None)
         self._types: dict[object, tuple[str, str | None]] = {}  # type and collation
         self._defaults: dict[object, str] = {}
-        self._string_defaults: dict[str, str] = {}  # server_default="..." by its string
-        self._text_defaults: dict[str, str] = {}  # server_default=text("...") by its text
         self._literals: dict[object, str | None] = {}
         self._type_keys, self._default_keys, self._numbering_defaults = dialect.type_keys, dialect.default_keys, dialect.numbering_defaults
-        self._generated_keys = dialect.generated_keys
+        self._expression_keys = dialect.expression_keys
         self._comments = dialect.supports_comments
         self._index_names: dict[str, set[str]] = {}  # per schema: index names share its namespace
         render = dialect.render_dialect  # names up to this long SQLAlchemy neither shortens nor refuses
@@ -178,7 +176,7 @@ class _ModelsCompiler:
             tuple(uniques),
             tuple(fks),
             tuple(checks),
-            sa_table.comment if self.dialect.supports_comments else None,
+            sa_table.comment if self._comments else None,
             renamed_from=rename_hint(sa_table),
             source=ModelSource(sa_table, sources),
         )
@@ -307,7 +305,7 @@ class _ModelsCompiler:
         numbered = autoincrement is not None or self._numbering_defaults[default]
         entry = (
             name, self._type_keys[type_sql], nullable, numbered, None if numbered else self._default_keys[default],
-            None if generated is None else self._generated_keys[generated], comment, collation,
+            None if generated is None else self._expression_keys[generated], comment, collation,
         )
         return column, entry
 
@@ -332,15 +330,6 @@ class _ModelsCompiler:
 
     def _default_sql(self, arg: object) -> str:
         """A server default as create_all() renders it (it depends on the argument alone)."""
-        cls = type(arg)
-        if cls is str or (cls is TextClause and not arg._bindparams):  # type: ignore[attr-defined]
-            # server_default="x" or text("0"), the most common: looked up by the text itself
-            text = arg if cls is str else arg.text  # type: ignore[attr-defined]
-            by_text = self._string_defaults if cls is str else self._text_defaults
-            rendered = by_text.get(text)  # type: ignore[arg-type]
-            if rendered is None:
-                rendered = by_text[text] = self._ddl.render_default_string(arg)  # type: ignore[index]
-            return rendered
         key = _default_cache_key(arg)
         if key is None:
             return self._ddl.render_default_string(arg)
@@ -366,7 +355,7 @@ def _default_cache_key(arg: object) -> object | None:
     function with arguments, an expression with bound values) is rendered every time.
     """
     if isinstance(arg, str):
-        return (str, arg)
+        return str(arg)  # the commonest: the string itself (every other key is a tuple or a class)
     cls = type(arg)
     if cls is TextClause:
         return None if arg._bindparams else (TextClause, arg.text)  # type: ignore[attr-defined]

@@ -149,8 +149,8 @@ class _Planner:
         waiting = self._new_tables(by_kind.get(Kind.MISSING_TABLE, []))
         for key, kinds in rest.items():
             self._existing_table_rest(key, kinds)
-        for change, table, fk in waiting:
-            self._waiting_foreign_key(change, table, fk)
+        for waiting_fk in waiting:
+            self._waiting_foreign_key(*waiting_fk)
         for change in by_kind.get(Kind.EXTRA_TABLE, []):
             table = change.actual
             assert isinstance(table, Table)
@@ -194,7 +194,7 @@ class _Planner:
                 # Without ALTER TABLE ... ADD (SQLite), every key goes into CREATE TABLE, as
                 # create_all() puts them: the referenced table need not exist yet there.
                 if not self.dialect.supports_alter_column or (
-                    ((fk.ref_schema, fk.ref_table) in available or (fk.ref_schema, fk.ref_table) == table.key) and not _use_alter(table, fk, self.dialect)
+                    (ref_key in available or ref_key == table.key) and not _use_alter(table, fk, self.dialect)
                 ):
                     inline.append(fk)
                 else:
@@ -221,12 +221,7 @@ class _Planner:
         unique key on exactly these columns, as a foreign key needs."""
         table = self.actual.tables[key]
         wanted = frozenset(columns)
-        return (
-            frozenset(table.primary_key) == wanted
-            or any(frozenset(u.columns) == wanted for u in table.uniques)
-            or any(ix.unique and ix.where is None and frozenset(ix.expressions) == wanted for ix in table.indexes)
-            or (key, wanted) in self.new_unique_keys
-        )
+        return frozenset(table.primary_key) == wanted or wanted in table.unique_keys() or (key, wanted) in self.new_unique_keys
 
     def _waiting_foreign_key(self, change: Change, table: Table, fk: ForeignKey) -> None:
         ref = qualified(fk.ref_schema, fk.ref_table, self.desired.default_schema)

@@ -55,7 +55,6 @@ def read_and_diff(
             respelled = dialect.respell_defaults(conn, desired, actual, mismatched)
             if respelled is not desired:
                 desired, changes = respelled, diff_snapshots(respelled, actual, dialect, excluded)
-        # Index expressions and predicates that differ as text: spelled by the server, then compared again.
         # Index and CHECK expressions that differ as text: spelled by the server, then compared again.
         indexes = {((c.schema, c.table), c.name) for c in changes if c.kind is Kind.INDEX_MISMATCH and c.table is not None and c.name}
         checks = {((c.schema, c.table), c.name) for c in changes if c.kind is Kind.CHECK_MISMATCH and c.table is not None and c.name}

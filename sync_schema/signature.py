@@ -28,7 +28,7 @@ def column_entry(column: Column, dialect: Dialect) -> tuple[object, ...]:
     return (
         column.name, dialect.type_keys[column.type], column.nullable, numbered,
         None if numbered else dialect.default_keys[column.default_as_stored or column.default],
-        dialect.generated_keys[column.generated], column.comment, column.collation,
+        dialect.expression_keys[column.generated], column.comment, column.collation,
     )
 
 
@@ -51,7 +51,7 @@ def table_signature(table: Table, dialect: Dialect, column_entries: tuple[tuple[
                    for ix in table.indexes]) if table.indexes else _NONE,
         frozenset([frozenset(u.columns) for u in table.uniques]) if table.uniques else _NONE,
         frozenset([fk[1:] for fk in table.foreign_keys]) if table.foreign_keys else _NONE,  # all but the name, as compared
-        frozenset([(c.name, dialect.generated_keys[c.sqltext]) for c in table.checks]) if table.checks else _NONE,
+        frozenset([(c.name, dialect.expression_keys[c.sqltext]) for c in table.checks]) if table.checks else _NONE,
         (table.primary_key, table.comment),
     )
     object.__setattr__(table, "_signature", (dialect, signature))

@@ -103,8 +103,9 @@ class Table:
     comment: str | None = None
     row_estimate: int | None = None  # live databases only; planner statistics, not a count
     renamed_from: str | None = None  # models side only, like Column.renamed_from
-    # Models side only: the sqlalchemy.Table itself, so that a new table, its indexes and
-    # comments are created by SQLAlchemy's own DDL compiler, exactly as create_all() would.
+    # Models side only: what the table was compiled from (from_models.ModelSource: the
+    # sqlalchemy.Table and its indexes), so that a new table, its indexes and comments are
+    # created by SQLAlchemy's own DDL compiler, exactly as create_all() would.
     source: object = field(default=None, compare=False, repr=False)
 
     @property
@@ -123,6 +124,13 @@ class Table:
 
     def column(self, name: str) -> Column | None:
         return self.columns_by_name.get(name)
+
+    def unique_keys(self) -> set[frozenset[str]]:
+        """The column sets its unique constraints, and its unique indexes without a
+        predicate, hold unique: a unique index enforces the same rule."""
+        keys = {frozenset(u.columns) for u in self.uniques}
+        keys |= {frozenset(ix.expressions) for ix in self.indexes if ix.unique and not ix.where}
+        return keys
 
 
 @dataclass(frozen=True)

@@ -75,7 +75,8 @@ class Dialect:
         self.type_keys: _Keys[str] = _Keys(self._normalize_type)
         self.default_keys: _Keys[str | None] = _Keys(lambda default: None if default is None else self._normalize_default(default))
         self.numbering_defaults: _Keys[bool] = _Keys(self.numbers_rows)  # see numbers_rows
-        self.generated_keys: _Keys[str | None] = _Keys(lambda sql: None if sql is None else self.expression_key(sql))
+        # expression_key() of each expression (generated column, index key or predicate, CHECK), worked out once.
+        self.expression_keys: _Keys[str | None] = _Keys(lambda sql: None if sql is None else self.expression_key(sql))
 
     @property
     def render_dialect(self) -> SADialect:

@@ -101,7 +101,7 @@ class PostgreSQLDialect(Dialect):
         overview = next(results)
         self.server_version = overview.server_version
         enums = {(schema, name): EnumType(schema, name, tuple(labels)) for schema, name, labels in overview.enums or ()}
-        read = _read_columns(next(results), self.type_keys, self.default_keys, self.numbering_defaults, self.generated_keys)
+        read = _read_columns(next(results), self.type_keys, self.default_keys, self.numbering_defaults, self.expression_keys)
         constraint_rows, index_rows = _by_table(next(results)), _by_table(next(results))
         opclasses = {int(oid): name for oid, name in (overview.opclasses or {}).items()}
         comments: dict[TableKey, str] = {}
@@ -546,7 +546,7 @@ def _read_columns(
     type_keys: dict[str, str],
     default_keys: dict[str | None, str | None],
     numbering_defaults: dict[str | None, bool],
-    generated_keys: dict[str | None, str | None],
+    expression_keys: dict[str | None, str | None],
 ) -> _ColumnsRead:
     """Columns by table, their signature entries (see signature.table_signature), column
     names by attribute number (to name constraint and index keys) and row estimates, from
@@ -575,7 +575,7 @@ def _read_columns(
         # signature.column_entry spells it.
         if generated is not None:
             append(_new_tuple(Column, (name, type_, nullable, None, None, generated, None, collation, None, False, None, None, None)))
-            add_entry((name, type_keys[type_], nullable, False, None, generated_keys[generated], None, collation))
+            add_entry((name, type_keys[type_], nullable, False, None, expression_keys[generated], None, collation))
         elif identity:
             append(_new_tuple(Column, (name, type_, nullable, default, "identity_always" if identity == "a" else "identity", None, None,
                                        collation, None, False, None, None, None)))
