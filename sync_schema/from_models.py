@@ -50,14 +50,6 @@ def snapshot_from_metadata(
     return Snapshot(dialect.name, dialect.default_schema, schemas, tables, compiler.enums)
 
 
-# Generic types that cannot be or hold an enum type (the rest is looked into for one).
-_NO_ENUM_TYPES = frozenset({
-    sa.String, sa.Unicode, sa.Text, sa.UnicodeText, sa.Integer, sa.BigInteger, sa.SmallInteger, sa.Boolean,
-    sa.Numeric, sa.Float, sa.Double, sa.Date, sa.DateTime, sa.Time, sa.Interval, sa.LargeBinary, sa.JSON, sa.Uuid,
-    sa.VARCHAR, sa.CHAR, sa.TEXT, sa.INTEGER, sa.BIGINT, sa.SMALLINT, sa.BOOLEAN, sa.NUMERIC, sa.TIMESTAMP,
-})
-
-
 class ModelSource(NamedTuple):
     """What a table of the models was compiled from (Table.source): SQLAlchemy's own DDL
     compiler renders a new table and its indexes from it, exactly as create_all() would."""
@@ -82,8 +74,8 @@ class _ModelsCompiler:
         self.warnings = warnings
         self.enums: dict[tuple[str, str], EnumType] = {}
         self._ddl = dialect.render_dialect.ddl_compiler(dialect.render_dialect, None)
-        self._types: dict[object, tuple[str, str | None]] = {}  # type and collation
-        self._defaults: dict[object, str] = {}
+        self._types: dict[object, tuple[str, str | None, object]] = {}  # see _type_facts
+        self._defaults: dict[object, tuple[str, bool, object]] = {}  # see _default_facts
         self._literals: dict[object, str | None] = {}
         self._type_keys, self._default_keys, self._numbering_defaults = dialect.type_keys, dialect.default_keys, dialect.numbering_defaults
         self._expression_keys = dialect.expression_keys
@@ -253,39 +245,34 @@ class _ModelsCompiler:
     def column(self, sa_column: sa.Column, is_autoincrement_column: bool) -> tuple[Column, tuple[object, ...]]:  # type: ignore[type-arg]
         """The column, and its signature entry (see signature.table_signature)."""
         type_ = sa_column.type
-        cls = type(type_)
         # The same class with the same attributes renders the same. (SQLAlchemy's own
         # _static_cache_key would do, but costs 5 us per type the first time.)
         attributes = type_.__dict__
-        if "dispatch" in attributes:  # a SchemaType's (Boolean, Enum) own event dispatcher: it renders nothing
-            attributes = {name: value for name, value in attributes.items() if name != "dispatch"}
         try:
-            key: object = (cls, *attributes.items())
-            spelled = self._types.get(key)
+            key: object = (type(type_), *attributes.items()) if "dispatch" not in attributes else _schema_type_key(type_)
+            facts = self._types.get(key)
         except TypeError:  # an unhashable attribute: rendered each time
-            key, spelled = None, None
-        if spelled is None:
-            spelled = self._type_and_collation(type_)
-            if key is not None:
-                self._types[key] = spelled
-        type_sql, collation = spelled
-        if self._collect_enums and cls not in _NO_ENUM_TYPES:
-            self._collect_enum(type_)
+            key, facts = None, None
+        if facts is None:
+            facts = self._type_facts(type_, key)
+        type_sql, collation, type_key = facts
 
-        default = autoincrement = generated = None
+        default = autoincrement = generated = default_key = None
+        numbered = False  # by a default of the database's (a sequence's nextval, say)
         server_default = sa_column.server_default
         if sa_column.computed is not None:
             generated = _sql(sa_column.computed.sqltext, self.dialect)
         elif server_default is None:
             if is_autoincrement_column and _numbered_by_database(sa_column):
                 # SERIAL on PostgreSQL, the rowid on SQLite (where Identity is ignored too).
-                autoincrement = self.dialect.autoincrement_kind(self.dialect.type_key(type_sql))
+                autoincrement = self.dialect.autoincrement_kind(type_key)
         elif isinstance(server_default, DefaultClause):
-            default = self._default_sql(server_default.arg)
+            arg = server_default.arg  # a string, the commonest, is its own key; the rest has one or None (never kept)
+            default, numbered, default_key = self._defaults.get(arg if type(arg) is str else _default_cache_key(arg)) or self._default_facts(arg)
         elif isinstance(server_default, sa.Identity) and self._identity:
             autoincrement = "identity_always" if server_default.always else "identity"
         elif is_autoincrement_column and _numbered_by_database(sa_column):
-            autoincrement = self.dialect.autoincrement_kind(self.dialect.type_key(type_sql))
+            autoincrement = self.dialect.autoincrement_kind(type_key)
 
         python_default, is_callable = None, False
         column_default = sa_column.default
@@ -296,18 +283,28 @@ class _ModelsCompiler:
                 is_callable = True
         name, nullable = sa_column.name, bool(sa_column.nullable)
         renamed_from = rename_hint(sa_column) if "info" in sa_column.__dict__ else None  # (reading .info would create it)
+        comment = sa_column.comment if self._comments else None
         # Built as a plain tuple: a NamedTuple's own __new__ is Python code, and this runs
         # once per column of the models. The fields in order; the last two are respelling's.
-        comment = sa_column.comment if self._comments else None
         column = _new_tuple(
             Column, (name, type_sql, nullable, default, autoincrement, generated, comment, collation, python_default, is_callable, renamed_from, None, None)
         )
-        numbered = autoincrement is not None or self._numbering_defaults[default]
-        entry = (
-            name, self._type_keys[type_sql], nullable, numbered, None if numbered else self._default_keys[default],
-            None if generated is None else self._expression_keys[generated], comment, collation,
-        )
+        if autoincrement is not None:
+            numbered, default_key = True, None
+        entry = (name, type_key, nullable, numbered, default_key, None if generated is None else self._expression_keys[generated], comment, collation)
         return column, entry
+
+    def _type_facts(self, type_: sa.types.TypeEngine, key: object | None) -> tuple[str, str | None, object]:  # type: ignore[type-arg]
+        """(type as create_all() renders it, its collation, its key in signatures), kept
+        under `key`. The enum type it is or holds is collected here: an equal key is an
+        equal enum."""
+        type_sql, collation = self._type_and_collation(type_)
+        facts = (type_sql, collation, self._type_keys[type_sql])
+        if key is not None:
+            self._types[key] = facts
+        if self._collect_enums:
+            self._collect_enum(type_)
+        return facts
 
     def _type_and_collation(self, type_: sa.types.TypeEngine) -> tuple[str, str | None]:  # type: ignore[type-arg]
         """The type as create_all() renders it, without the COLLATE clause of a
@@ -328,15 +325,17 @@ class _ModelsCompiler:
             self._literals[key] = _literal(value, type_, self.dialect)
         return self._literals[key]
 
-    def _default_sql(self, arg: object) -> str:
-        """A server default as create_all() renders it (it depends on the argument alone)."""
-        key = _default_cache_key(arg)
-        if key is None:
-            return self._ddl.render_default_string(arg)
-        rendered = self._defaults.get(key)
-        if rendered is None:
-            rendered = self._defaults[key] = self._ddl.render_default_string(arg)
-        return rendered
+    def _default_facts(self, arg: object) -> tuple[str, bool, object]:
+        """(server default as create_all() renders it, whether it numbers rows, its key in
+        signatures), kept where its rendering depends on the argument alone (column()
+        looks it up first)."""
+        sql = self._ddl.render_default_string(arg)
+        numbering = self._numbering_defaults[sql]
+        facts = (sql, numbering, None if numbering else self._default_keys[sql])
+        key = arg if type(arg) is str else _default_cache_key(arg)
+        if key is not None:
+            self._defaults[key] = facts
+        return facts
 
     def _collect_enum(self, type_: sa.types.TypeEngine) -> None:  # type: ignore[type-arg]
         item_type = getattr(type_, "item_type", None)  # ARRAY(Enum(...))
@@ -345,6 +344,12 @@ class _ModelsCompiler:
         if isinstance(type_, sa.Enum) and type_.native_enum and type_.name:
             enum_schema = type_.schema or self.dialect.default_schema
             self.enums.setdefault((enum_schema, type_.name), EnumType(enum_schema, type_.name, tuple(type_.enums)))
+
+
+def _schema_type_key(type_: sa.types.TypeEngine) -> tuple[object, ...]:  # type: ignore[type-arg]
+    """A SchemaType's (Boolean, Enum) cache key: its attributes but its own event
+    dispatcher, which renders nothing."""
+    return (type(type_), *[item for item in type_.__dict__.items() if item[0] != "dispatch"])
 
 
 def _default_cache_key(arg: object) -> object | None:
