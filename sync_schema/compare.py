@@ -23,8 +23,8 @@ from .snapshot import Snapshot
 def inspect_url(url: sa.URL, schemas: set[str] | None, connect_timeout: float) -> tuple[Snapshot, object]:
     engine = create_engine(url, connect_timeout)
     try:
-        dialect = dialect_for(engine.dialect)
         with open_connection(engine, connect_timeout) as conn:
+            dialect = dialect_for(engine.dialect)  # once connected: it knows the server's default schema
             try:
                 return dialect.inspect(conn, schemas), dialect
             except sa.exc.DBAPIError as exc:

@@ -114,13 +114,13 @@ def exit_code(result: RunResult, settings: Settings) -> int:
 
 
 def _sync_database(engine: Engine, settings: Settings, metadatas, reporter: Reporter, result: RunResult) -> None:  # type: ignore[no-untyped-def]
-    dialect = dialect_for(engine.dialect)
-    result.dialect = dialect
     excluded = set(ALWAYS_EXCLUDED) | set(settings.exclude_tables)
     if settings.history_table:
         excluded |= {settings.history_table, f"{settings.history_table}_statements"}
-    schemas = set(settings.schemas) or model_schemas(metadatas, dialect)
     with open_connection(engine, settings.connect_timeout) as conn:
+        dialect = dialect_for(engine.dialect)  # once connected: it knows the server's default schema
+        result.dialect = dialect
+        schemas = set(settings.schemas) or model_schemas(metadatas, dialect)
         if settings.mode == "apply":
             from .locking import run_lock  # apply mode only: --check stays light
 

@@ -62,8 +62,8 @@ def test_inserts_from_the_models_work_after_the_sync(app_dir: Path, pg_url: str,
     assert code == 0, out
     assert "verification           PASSED" in out
     assert "relax accounts.legacy_code: not in the models, NOT NULL without a default, so INSERTs from the models will fail (2 rows)" in out
-    assert "ALTER TABLE accounts ALTER COLUMN legacy_code DROP NOT NULL" in out
-    assert "ALTER TABLE accounts ALTER COLUMN display_name DROP NOT NULL" in out
+    assert "ALTER TABLE public.accounts ALTER COLUMN legacy_code DROP NOT NULL" in out
+    assert "ALTER TABLE public.accounts ALTER COLUMN display_name DROP NOT NULL" in out
     # region has a default, so INSERTs work without it: it is only reported, never dropped.
     assert "drop column accounts.region (not in the models; 2 rows)" in out
     assert not_null_columns(pg_engine) == {"id", "email", "region"}
@@ -87,7 +87,7 @@ def test_relaxing_can_be_turned_off(app_dir: Path, pg_url: str, pg_engine: sa.En
     code, out = run_sync("--database-url", pg_url, "--models", module_name, "--no-relax-not-null")
 
     assert code == 0
-    assert "REVIEW   relax accounts.legacy_code: not in the models, NOT NULL without a default, so INSERTs from the models will fail (2 rows): ALTER TABLE accounts ALTER COLUMN legacy_code DROP NOT NULL" in out
+    assert "REVIEW   relax accounts.legacy_code: not in the models, NOT NULL without a default, so INSERTs from the models will fail (2 rows): ALTER TABLE public.accounts ALTER COLUMN legacy_code DROP NOT NULL" in out
     assert not_null_columns(pg_engine) == {"id", "email", "display_name", "legacy_code", "region"}
     with pg_engine.connect() as conn:
         assert [tuple(r) for r in conn.exec_driver_sql(SNAPSHOT_SQL)] == before

@@ -40,7 +40,7 @@ sa.Table("keys", metadata, sa.Column("workspace", sa.String(40), primary_key=Tru
     code, out = run_sync("--database-url", pg_url, "--models", models, "--check")
     assert code == 1
     assert "change primary key of keys: primary key (name) in the database, (workspace, name) in the models" in out
-    assert "ALTER TABLE keys DROP CONSTRAINT keys_pkey, ADD PRIMARY KEY (workspace, name)" in out
+    assert "ALTER TABLE public.keys DROP CONSTRAINT keys_pkey, ADD PRIMARY KEY (workspace, name)" in out
 
     code, out = run_sync("--database-url", pg_url, "--models", models, "--allow", "constraint")
     assert code == 0 and "APPLIED  change primary key of keys" in out, out

@@ -38,13 +38,13 @@ def test_json_document(app_dir: Path, pg_url: str, pg_engine: sa.Engine) -> None
     added = changes[("missing_column", "is_active")]
     assert added["applied"] is True and added["status"] == "applied"
     assert added["database"] is None and added["models"] == "boolean DEFAULT true"
-    assert added["sql"] == ["ALTER TABLE users ADD COLUMN is_active BOOLEAN DEFAULT true"]
+    assert added["sql"] == ["ALTER TABLE public.users ADD COLUMN is_active BOOLEAN DEFAULT true"]
     widened = changes[("type_mismatch", "email")]
     assert widened["applied"] is False and widened["requires"] == ["type-change"]
     assert widened["database"] == "character varying(100)" and widened["models"] == "character varying(255)"
     assert any("metadata only" in h for h in widened["hazards"])
     extra = changes[("extra_column", "legacy")]
-    assert extra["sql"] == ["ALTER TABLE users DROP COLUMN legacy"] and extra["requires"] == ["drop"]
+    assert extra["sql"] == ["ALTER TABLE public.users DROP COLUMN legacy"] and extra["requires"] == ["drop"]
     assert {"kind", "schema", "table", "database", "models", "hazards", "applied", "sql"} <= set(extra)
 
 
@@ -58,10 +58,10 @@ def test_markdown_drift_table_and_sql_script(app_dir: Path, pg_url: str, pg_engi
     assert "| is_active | — | boolean DEFAULT true | to apply |" in out
     assert "| email | character varying(100) | character varying(255) | type differs |" in out
     assert "| legacy | text | — | not in models |" in out
-    assert "```sql\n-- type_mismatch users.email\nALTER TABLE users ALTER COLUMN email TYPE VARCHAR(255) USING email::VARCHAR(255);" in out
+    assert "```sql\n-- type_mismatch users.email\nALTER TABLE public.users ALTER COLUMN email TYPE VARCHAR(255) USING email::VARCHAR(255);" in out
     text = script.read_text()
     would, review = text.split("-- ===== left for review (not applied) =====")
-    assert "ALTER TABLE users ADD COLUMN is_active BOOLEAN DEFAULT true;" in would
+    assert "ALTER TABLE public.users ADD COLUMN is_active BOOLEAN DEFAULT true;" in would
     assert "--   needs: --allow type-change" in review and "--   hazard: deletes the column's data" in review
     with pg_engine.connect() as conn:  # a dry run changed nothing
         assert [r[0] for r in conn.exec_driver_sql("SELECT column_name FROM information_schema.columns WHERE table_name = 'users' ORDER BY 1")] == [

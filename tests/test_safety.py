@@ -314,7 +314,7 @@ def test_history_records_runs_and_statements(app_dir: Path, pg_url: str, pg_engi
         statement = conn.exec_driver_sql(
             "SELECT statement, status, duration_ms >= 0 FROM sync_schema_history_statements WHERE step = 'create index t0.ix_t0_score'"
         ).one()
-    assert tuple(statement) == ('CREATE INDEX CONCURRENTLY ix_t0_score ON t0 (score)', "applied", True)
+    assert tuple(statement) == ('CREATE INDEX CONCURRENTLY ix_t0_score ON public.t0 (score)', "applied", True)
     run_sync("--database-url", pg_url, "--models", models, "--history-table", "off")
     assert "    3  " not in run_sync("history", "--database-url", pg_url)[1]
     assert all_rows(pg_engine) == before

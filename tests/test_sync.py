@@ -75,9 +75,9 @@ def test_drifted_postgresql_database_is_synced_and_data_kept(app_dir: Path, pg_u
     assert code == 0, out
     assert "verification           PASSED (2 critical columns present)" in out
     assert 'CREATE SCHEMA IF NOT EXISTS school' in out
-    assert "CREATE TYPE user_plan AS ENUM ('free', 'pro')" in out
+    assert "CREATE TYPE public.user_plan AS ENUM ('free', 'pro')" in out
     # All missing columns of a table in one ALTER TABLE.
-    assert out.count('ALTER TABLE users ADD COLUMN') == 1
+    assert out.count('ALTER TABLE public.users ADD COLUMN') == 1
     assert 'ADD COLUMN is_active BOOLEAN DEFAULT true' in out
     assert "ADD COLUMN plan user_plan DEFAULT 'free'" in out
     assert "ADD COLUMN balance NUMERIC(10, 2) DEFAULT 0.00" in out
@@ -213,7 +213,7 @@ sa.Table("MixedCase", metadata, sa.Column("id", sa.Integer, primary_key=True), s
     execute_script(pg_engine, 'CREATE TABLE "order" (id SERIAL PRIMARY KEY); INSERT INTO "order" DEFAULT VALUES')
     code, out = run_sync("--database-url", pg_url, "--models", models)
     assert code == 0 and "verification           PASSED" in out, out
-    assert 'ALTER TABLE "order" ADD COLUMN "select" VARCHAR(10), ADD COLUMN "Total Amount" NUMERIC(8, 2) DEFAULT \'0\'' in out
+    assert 'ALTER TABLE public."order" ADD COLUMN "select" VARCHAR(10), ADD COLUMN "Total Amount" NUMERIC(8, 2) DEFAULT \'0\'' in out
     assert 'CREATE SCHEMA IF NOT EXISTS "Weird Schema"' in out
     assert rows(pg_engine, 'SELECT id, "select", "Total Amount", discount, note FROM "order"') == [(1, None, 0, "10%", "100% ok")]
     assert rows(pg_engine, 'SELECT count(*) FROM "Weird Schema"."MixedCase"') == [(0,)]
@@ -235,8 +235,8 @@ sa.Table("events", metadata, sa.Column("id", sa.Integer, primary_key=True),
 ''')
     code, out = run_sync("--database-url", pg_url, "--models", models)
     assert code == 0 and "verification           PASSED" in out, out
-    assert "ALTER TABLE events ADD COLUMN kind VARCHAR(20) DEFAULT 'click', ADD COLUMN token UUID; " \
-           "ALTER TABLE events ALTER COLUMN token SET DEFAULT gen_random_uuid()" in out, out
+    assert "ALTER TABLE public.events ADD COLUMN kind VARCHAR(20) DEFAULT 'click', ADD COLUMN token UUID; " \
+           "ALTER TABLE public.events ALTER COLUMN token SET DEFAULT gen_random_uuid()" in out, out
     assert "events.token: the default gen_random_uuid() is not a constant" in out
     assert rows(pg_engine, relfilenode) == before
     assert rows(pg_engine, "SELECT count(*) FILTER (WHERE kind = 'click'), count(token) FROM events") == [(1000, 0)]

@@ -166,10 +166,10 @@ def test_optuna_2019_schema_is_synced_and_used_by_current_optuna(app_dir: Path, 
             "create index trials.ix_trials_study_id",
         }
         for sql in (
-            "ALTER TYPE trialstate ADD VALUE IF NOT EXISTS 'WAITING'",
-            "ALTER TABLE studies ALTER COLUMN direction DROP NOT NULL",
-            "ALTER TABLE trials ADD COLUMN number INTEGER",
-            "ALTER TABLE trial_values ADD COLUMN objective INTEGER, ADD COLUMN value_type trialvaluetype",
+            "ALTER TYPE public.trialstate ADD VALUE IF NOT EXISTS 'WAITING'",
+            "ALTER TABLE public.studies ALTER COLUMN direction DROP NOT NULL",
+            "ALTER TABLE public.trials ADD COLUMN number INTEGER",
+            "ALTER TABLE public.trial_values ADD COLUMN objective INTEGER, ADD COLUMN value_type trialvaluetype",
         ):
             assert sql in out, sql
         # Exactly these are left for a human, all real: VARCHAR(2048) -> TEXT (v2.6.0.a), the

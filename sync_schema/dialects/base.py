@@ -50,7 +50,10 @@ class _Keys(dict[str | None, _V]):
 
 class Dialect:
     name: ClassVar[str]
-    default_schema: ClassVar[str]
+    # Where the models' tables without a schema live: for PostgreSQL the server's
+    # current_schema() (the first schema of the role's search_path that exists), where
+    # create_all() puts them. Every statement names it: never left to the search_path.
+    default_schema: str
     supports_schemas: ClassVar[bool] = True
     supports_alter_column: ClassVar[bool] = True
     supports_identity: ClassVar[bool] = True  # GENERATED ... AS IDENTITY
@@ -234,8 +237,9 @@ class Dialect:
         return self.preparer.quote(identifier)
 
     def table_name(self, schema: str, name: str) -> str:
-        if schema == self.default_schema:
-            return self.quote(name)
+        """The table as every statement names it: with its schema, always (unqualified,
+        the server would look it up in the search_path, maybe in another schema than the
+        one inspected)."""
         return f"{self.quote(schema)}.{self.quote(name)}"
 
     def column_type_sql(self, column: Column) -> str:
@@ -319,7 +323,12 @@ class Dialect:
         return (tuple([c.name for c in fkc.columns]), ref.schema or self.default_schema, ref.name)
 
     def _compiled(self, element: Any) -> str:
-        return str(element.compile(dialect=self.render_dialect)).strip()
+        """SQLAlchemy's DDL for a models' object, its schema-less names qualified with the
+        default schema (see table_name)."""
+        if not self.supports_schemas:
+            return str(element.compile(dialect=self.render_dialect)).strip()
+        translate = {None: self.default_schema}
+        return str(element.compile(dialect=self.render_dialect, schema_translate_map=translate, render_schema_translate=True)).strip()
 
     def _named(self, name: str | None) -> str:
         return f"CONSTRAINT {self.quote(name)} " if name else ""

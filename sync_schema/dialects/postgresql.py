@@ -75,13 +75,15 @@ def _query(name: str) -> sa.TextClause:
 
 class PostgreSQLDialect(Dialect):
     name = "postgresql"
-    default_schema = "public"
     queries_per_inspect = 4
     max_identifier_bytes = 63  # NAMEDATALEN - 1
     fetch_in_background = True  # psycopg2 and psycopg connections may be used from any thread, one at a time
 
     def __init__(self, sa_dialect) -> None:  # type: ignore[no-untyped-def]
         super().__init__(sa_dialect)
+        # What SQLAlchemy read with current_schema() on connecting; "public" before any
+        # connection (offline rendering) or where no schema of the search_path exists.
+        self.default_schema = getattr(sa_dialect, "default_schema_name", None) or "public"
         self.server_version = 0
 
     # -- inspection ----------------------------------------------------------------

@@ -21,6 +21,7 @@ that applies something). Usage: python tests/realworld/run.py [app ...]
 from __future__ import annotations
 
 import ast
+import json
 import os
 import re
 import subprocess
@@ -63,12 +64,16 @@ class Report:
     rows_after: int = 0
     migrations_vs_models: int = -1  # differences at `alembic upgrade head` (-1: not run)
     old_state: str = ""  # what the old database was made by
+    tables: int = 0  # in the head models
+    inserted: int = -1  # tables that took a row through the head models (-1: not run)
+    insert_missing: list[str] = field(default_factory=list)  # inserts that named what the database lacks
+    insert_other: list[str] = field(default_factory=list)  # inserts the made-up values could not satisfy
     note: str = ""
 
     @property
     def ok(self) -> bool:
         return not (self.failed_steps or self.differs_from_create_all or self.false_positives or self.second_run_applied
-                    or self.rows_after != self.rows_before or self.note.startswith("error"))
+                    or self.rows_after != self.rows_before or self.insert_missing or self.note.startswith("error"))
 
     def line(self) -> str:
         old = "no old state" if self.review_after_sync < 0 else (
@@ -76,6 +81,10 @@ class Report:
             f"second run applied {self.second_run_applied}"
         )
         head = "" if self.migrations_vs_models < 0 else f", alembic head vs models: {self.migrations_vs_models} differences"
+        if self.inserted >= 0:
+            head += (f", insert through the head models: {self.inserted}/{self.tables} tables"
+                     + (f" ({len(self.insert_missing)} name what the database lacks)" if self.insert_missing else "")
+                     + (f" ({len(self.insert_other)} refused the made-up values)" if self.insert_other else ""))
         return (f"{'PASS' if self.ok else 'FAIL'} {self.app}: failed steps {self.failed_steps}, "
                 f"objects unlike create_all() {len(self.differs_from_create_all)}, false positives {self.false_positives}; "
                 f"{old}{head}{'; ' + self.note if self.note else ''}")
@@ -163,6 +172,79 @@ except sa.exc.DBAPIError:
                 index.create(engine, checkfirst=True)
             except sa.exc.DBAPIError:
                 print(f"{{table.name}}.{{index.name}}")
+"""
+
+
+# A row inserted into every table through the head models, as the app's new code would write
+# it: every column given a value of its type (foreign keys one of the referenced table's),
+# each table in a savepoint, in dependency order. An insert that names a column or table
+# the database lacks (SQLSTATE 42703, 42P01) is what the sync exists to prevent: it fails
+# the app. Others (a CHECK or UNIQUE the made-up values break) are counted apart.
+INSERT_THROUGH_MODELS = """
+import datetime, decimal, json, uuid
+import sqlalchemy as sa
+engine = sa.create_engine({url!r})
+metadatas = [v for v in vars(m).values() if isinstance(v, sa.MetaData)]
+counter = [0]
+
+def value(column):
+    counter[0] += 1
+    n = counter[0]
+    type_ = column.type
+    if isinstance(type_, sa.Enum):
+        return type_.enums[0] if type_.enums else None
+    try:
+        python_type = type_.python_type
+    except (NotImplementedError, AttributeError):
+        return None
+    if python_type is bool:
+        return True
+    if python_type is int:
+        return 7000 + n
+    if python_type is float:
+        return float(n)
+    if python_type is decimal.Decimal:
+        return decimal.Decimal(1)
+    if python_type is str:
+        return f"rw{{n}}"[: getattr(type_, "length", None) or 40]
+    if python_type is bytes:
+        return b"rw"
+    if python_type is datetime.datetime:
+        return datetime.datetime(2024, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc if getattr(type_, "timezone", False) else None)
+    if python_type is datetime.date:
+        return datetime.date(2024, 1, 2)
+    if python_type is datetime.time:
+        return datetime.time(3, 4, 5)
+    if python_type is datetime.timedelta:
+        return datetime.timedelta(seconds=n)
+    if python_type is uuid.UUID:
+        return uuid.uuid4() if getattr(type_, "as_uuid", True) else str(uuid.uuid4())
+    if python_type in (dict, list):
+        return python_type()
+    return None
+
+inserted, missing, other = 0, [], []
+with engine.begin() as conn:
+    for md in metadatas:
+        for table in md.sorted_tables:
+            row = {{}}
+            for column in table.columns:
+                if column.computed is not None or (column.primary_key and column is table.autoincrement_column):
+                    continue
+                fks = list(column.foreign_keys)
+                if fks:
+                    target = fks[0].column
+                    row[column.name] = sa.select(target).limit(1).scalar_subquery()
+                else:
+                    row[column.name] = value(column)
+            try:
+                with conn.begin_nested():
+                    conn.execute(table.insert().values(row))
+                inserted += 1
+            except sa.exc.DBAPIError as exc:
+                code = getattr(exc.orig, "pgcode", None)
+                (missing if code in ("42703", "42P01") else other).append(f"{{table.name}}: {{str(exc.orig).splitlines()[0]}}")
+print(json.dumps({{"inserted": inserted, "missing": missing, "other": other}}))
 """
 
 
@@ -267,6 +349,10 @@ def run_app(app: str, admin: sa.Engine) -> Report:
             report.second_run_applied = out.count("APPLIED")
             code, out = sync(python, models, old, "--check")
             report.review_after_sync = count(r"(\d+) differences?;", out)
+        # The app's new code writing to the synced database: a row per table through the head models.
+        written = json.loads(adapter_call(python, adapter, INSERT_THROUGH_MODELS.format(url=old or synced)))
+        report.inserted, report.insert_missing, report.insert_other = written["inserted"], written["missing"], written["other"]
+        report.tables = report.inserted + len(report.insert_missing) + len(report.insert_other)
         # 3. The app's own `alembic upgrade head` against its models.
         if old_revision:
             head = database()
@@ -298,7 +384,7 @@ def main(argv: list[str]) -> int:
         report = run_app(app, admin)
         reports.append(report)
         print(report.line() + f" ({time.monotonic() - started:.0f} s)", flush=True)
-        for line in report.differs_from_create_all[:10]:
+        for line in [*report.differs_from_create_all[:10], *report.insert_missing[:10]]:
             print(f"    {line}")
     admin.dispose()
     passed = sum(r.ok for r in reports)
