@@ -6,7 +6,9 @@ import copy
 import decimal
 import enum
 import logging
+import sys
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import NamedTuple
 
 import sqlalchemy as sa
@@ -36,6 +38,7 @@ def snapshot_from_metadata(
     """
     compiler = _ModelsCompiler(dialect, warnings if warnings is not None else [])
     tables: dict[tuple[str, str], Table] = {}
+    declared: dict[tuple[str, str], sa.Table] = {}  # what each of `tables` was compiled from
     for metadata in metadatas:
         for sa_table in metadata.tables.values():  # not sorted_tables: 9 ms at 1,000 tables, and only new tables need an order (plan.py)
             schema = sa_table.schema or dialect.default_schema
@@ -45,7 +48,17 @@ def snapshot_from_metadata(
             if (schema, sa_table.name) in tables:
                 compiler.warnings.append(f"{sa_table.fullname} is declared in several metadata objects; using the first")
                 continue
-            tables[(schema, sa_table.name)] = compiler.table(sa_table, schema)
+            table = compiler.table(sa_table, schema)
+            first_source = declared.get((schema, table.name)) if table.name != sa_table.name else None  # a cut name
+            if first_source is not None:
+                compiler.warnings.append(
+                    f"{sa_table.fullname} is declared in several metadata objects; using the first" if first_source.name == sa_table.name else
+                    f"{sa_table.fullname} is the same table to {dialect.name} as {first_source.fullname} "
+                    f"(both are stored as {table.name!r}): rename one in the models; this one is left out"
+                )
+                continue
+            tables[(schema, table.name)] = table
+            declared[(schema, table.name)] = sa_table
     schemas = frozenset({dialect.default_schema} | {key[0] for key in tables})
     return Snapshot(dialect.name, dialect.default_schema, schemas, tables, compiler.enums)
 
@@ -87,6 +100,11 @@ class _ModelsCompiler:
         )
         self._collect_enums = dialect.name == "postgresql"
         self._identity = dialect.supports_identity
+        # Names of up to this many characters fit the server's byte limit whatever they
+        # hold (4 bytes a character at most): only longer ones are measured.
+        self._short_name = dialect.max_identifier_bytes // 4 if dialect.max_identifier_bytes else sys.maxsize
+        self._cut_names: set[str] = set()
+        self._cut_column_name = False
 
     def table(self, sa_table: sa.Table, schema: str) -> Table:
         columns = []
@@ -96,6 +114,8 @@ class _ModelsCompiler:
         entries = []
         numbered = sa_table.autoincrement_column  # a property that walks the key: read once per table
         column_checks: list[sa.CheckConstraint] = []
+        compiled = []  # the SQLAlchemy columns of `columns`
+        self._cut_column_name = False  # set by column()
         for sa_column in sa_table.columns:
             if sa_column.constraints:
                 column_checks += [c for c in sa_column.constraints if isinstance(c, sa.CheckConstraint)]
@@ -108,6 +128,7 @@ class _ModelsCompiler:
                 continue
             columns.append(column)
             entries.append(entry)
+            compiled.append(sa_column)
 
         constraints = sa_table.constraints
         uniques, fks, checks = [], [], []
@@ -125,8 +146,8 @@ class _ModelsCompiler:
                         name,
                         tuple([c.name for c in constraint.columns]),
                         ref.schema or self.dialect.default_schema,
-                        ref.name,
-                        tuple([el.column.name for el in constraint.elements]),
+                        ref.name if len(ref.name) <= self._short_name else self.stored_name(ref.name, ref.fullname),
+                        tuple([n if len(n := el.column.name) <= self._short_name else self.stored_name(n, ref.fullname) for el in constraint.elements]),
                         _fk_action(constraint.ondelete) if constraint.ondelete else None,
                         _fk_action(constraint.onupdate) if constraint.onupdate else None,
                         *(_deferral(constraint) if constraint.deferrable and self.dialect.reads_deferrable else _NOT_DEFERRABLE),
@@ -158,9 +179,10 @@ class _ModelsCompiler:
                 sources[index.name] = sa_index
             indexes.append(index)
         pk = sa_table.primary_key
+        name = sa_table.name
         table = Table(
             schema,
-            sa_table.name,
+            name if len(name) <= self._short_name else self.stored_name(name, sa_table.fullname),
             tuple(columns),
             tuple([c.name for c in pk.columns]),
             self.name(pk, sa_table) if pk.columns else None,
@@ -172,8 +194,59 @@ class _ModelsCompiler:
             renamed_from=rename_hint(sa_table),
             source=ModelSource(sa_table, sources),
         )
+        if self._cut_column_name:
+            table, entries = self._with_stored_column_names(table, entries, compiled)
         table_signature(table, self.dialect, tuple(entries))
         return table
+
+    def stored_name(self, name: str, where: str) -> str:
+        """A table's or column's name as the server stores it: cut to its identifier
+        length in bytes at a character's end, as PostgreSQL cuts any name (saying so in
+        a NOTICE only). Compared uncut, such a table or column would be missing on every
+        run, and its CREATE or ADD COLUMN fail with "already exists"."""
+        cut = self.dialect.stored_name(name)
+        if cut == name:
+            return name
+        if where not in self._cut_names:  # a referenced table's name is met again in each foreign key
+            self._cut_names.add(where)
+            self.warnings.append(f"{where}: the name is longer than {self.dialect.max_identifier_bytes} bytes; {self.dialect.name} stores it as {cut!r}")
+        return cut
+
+    def _with_stored_column_names(
+        self, table: Table, entries: list[tuple[object, ...]], compiled: list[sa.Column]  # type: ignore[type-arg]
+    ) -> tuple[Table, list[tuple[object, ...]]]:
+        """The table with its cut column names everywhere they appear (keys, indexes,
+        uniques, foreign keys); of two columns whose names are one to the server, the
+        first is kept and the collision reported as a problem in the models."""
+        stored = {sa_column.name: column.name for column, sa_column in zip(table.columns, compiled, strict=True)}
+        columns, kept_entries, seen = [], [], set()
+        for column, entry, sa_column in zip(table.columns, entries, compiled, strict=True):
+            if column.name in seen:
+                self.warnings.append(
+                    f"{sa_column.table.fullname}.{sa_column.name} is the same column to {self.dialect.name} as an earlier one "
+                    f"(both are stored as {column.name!r}): rename one in the models; this one is left out"
+                )
+                continue
+            seen.add(column.name)
+            columns.append(column)
+            kept_entries.append(entry)
+
+        def names(items: tuple[str, ...]) -> tuple[str, ...]:
+            return tuple([stored.get(n, n) for n in items])
+
+        table = replace(
+            table,
+            columns=tuple(columns),
+            primary_key=names(table.primary_key),
+            indexes=tuple([ix._replace(expressions=tuple([e if e.startswith("(") else stored.get(e, e) for e in ix.expressions]),
+                                       include=names(ix.include)) for ix in table.indexes]),
+            uniques=tuple([u._replace(columns=names(u.columns)) for u in table.uniques]),
+            foreign_keys=tuple([fk._replace(columns=names(fk.columns)) for fk in table.foreign_keys]),
+            # SQLAlchemy's CREATE TABLE would name a column twice (create_all() fails on
+            # it): such a table is rendered from this snapshot, without the second.
+            source=table.source if len(columns) == len(table.columns) else None,
+        )
+        return table, kept_entries
 
     def name(self, item: sa.Constraint | sa.Index, sa_table: sa.Table) -> str | None:
         """The name as the server will store it: a naming convention's name shortened the
@@ -190,12 +263,12 @@ class _ModelsCompiler:
             name = str(item.name)  # create_all() refuses it; the server would cut it
         if name is None:
             return None
-        limit = self.dialect.max_identifier_bytes
-        if limit and len(name.encode()) > limit:
-            cut = name.encode()[:limit].decode(errors="ignore")
-            self.warnings.append(f"{sa_table.fullname}: the name {name!r} is longer than {limit} bytes; {self.dialect.name} stores it as {cut!r}")
-            name = cut
-        return str(name)
+        cut = self.dialect.stored_name(name)
+        if cut != name:
+            self.warnings.append(
+                f"{sa_table.fullname}: the name {name!r} is longer than {self.dialect.max_identifier_bytes} bytes; {self.dialect.name} stores it as {cut!r}"
+            )
+        return str(cut)
 
     def index(self, sa_index: sa.Index, sa_table: sa.Table) -> Index:
         """An index as create_all() makes it: key elements without their ordering (kept
@@ -282,6 +355,9 @@ class _ModelsCompiler:
             else:
                 is_callable = True
         name, nullable = sa_column.name, bool(sa_column.nullable)
+        if len(name) > self._short_name:
+            name = self.stored_name(name, f"{sa_column.table.fullname}.{name}")
+            self._cut_column_name = name is not sa_column.name
         renamed_from = rename_hint(sa_column) if "info" in sa_column.__dict__ else None  # (reading .info would create it)
         comment = sa_column.comment if self._comments else None
         # Built as a plain tuple: a NamedTuple's own __new__ is Python code, and this runs

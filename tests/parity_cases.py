@@ -96,6 +96,18 @@ child = sa.Table("a_child_table_whose_name_is_also_quite_long", metadata,
     sa.UniqueConstraint("parent_identifier_column", "another_rather_long_column_name"))
 sa.Index(None, child.c.parent_identifier_column, child.c.another_rather_long_column_name)
 """),
+    Case("table and column names over 63 bytes, non-ASCII ones included (create_all() refuses a table name over 63 characters)", HEADER + """
+metadata = sa.MetaData()
+parent = sa.Table("tabelle_mit_einem_überlangen_namen_äöüäöüäöüäöüäöüäöüäöüäöüä", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("ein_überaus_langer_spaltenname_mit_umlauten_äöü_der_die_grenze_sprengt", sa.String(20), index=True))
+child = sa.Table("child", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("parent_id", sa.ForeignKey(parent.c.id)),
+    sa.Column("a_column_name_that_is_far_too_long_for_postgresql_to_keep_in_full_x", sa.Integer, unique=True),
+    sa.Column("ø_short_but_multibyte_ø_ø_ø_ø_ø_ø_ø_ø_ø_ø_ø_ø_ø_ø_ø_ø_ø_ø_ø_ø_ø", sa.Text))
+sa.Index("ix_child_long", child.c.a_column_name_that_is_far_too_long_for_postgresql_to_keep_in_full_x, child.c.parent_id)
+"""),
     Case("defaults and actions spelled another way: Boolean '0', NO ACTION, RESTRICT", HEADER + """
 metadata = sa.MetaData()
 owners = sa.Table("owners", metadata, sa.Column("id", sa.Integer, primary_key=True))

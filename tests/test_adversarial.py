@@ -104,3 +104,55 @@ pets = sa.Table("pets", metadata, sa.Column("id", sa.Integer, primary_key=True),
     assert "pets.kind" in out and "not compared" in out, out
     assert "drop column" not in out.lower(), out
     assert _rows(pg_engine, "pets") == [(1, "cat"), (2, "dog")]
+
+
+LONG_TABLE = "an_extraordinarily_long_table_name_that_goes_well_past_the_limit_x"  # 66 characters
+LONG_COLUMN = "a_column_name_that_is_far_too_long_for_postgresql_to_keep_in_full_x"  # 67
+UMLAUT_COLUMN = "spalte_" + "ä" * 30  # 37 characters, 67 bytes
+
+
+def _long_names_models(extra: str = "") -> str:
+    return f"""
+import sqlalchemy as sa
+metadata = sa.MetaData()
+sa.Table({LONG_TABLE!r}, metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column({LONG_COLUMN!r}, sa.Integer, index=True),
+    sa.Column({UMLAUT_COLUMN!r}, sa.Text),
+{extra})
+"""
+
+
+def test_names_over_63_bytes_are_compared_as_the_server_stores_them(app_dir: Path, pg_url: str, pg_engine: sa.Engine) -> None:
+    """Tables, columns and indexes whose names PostgreSQL cuts: created once, found the
+    next run (no "already exists"), and --allow drop never drops them or their rows."""
+    models = write_models(app_dir, _long_names_models())
+    code, out = run_sync("--database-url", pg_url, "--models", models)
+    assert code == 0 and "FAILED" not in out, out
+    assert "longer than 63 bytes" in out, out  # the models are told
+    stored_table = LONG_TABLE.encode()[:63].decode()
+    with pg_engine.begin() as conn:
+        conn.exec_driver_sql(f'INSERT INTO "{stored_table}" ("{LONG_COLUMN[:63]}", "{UMLAUT_COLUMN.encode()[:63].decode(errors="ignore")}") VALUES (1, %s)', ("x",))
+    before = _rows(pg_engine, f'"{stored_table}"')
+
+    grown = write_models(app_dir, _long_names_models('    sa.Column("added", sa.Integer),\n'))
+    code, out = run_sync("--database-url", pg_url, "--models", grown, "--allow", "drop")
+    assert code == 0 and "FAILED" not in out and "drop" not in out.lower().replace("--allow drop", ""), out
+    assert "add column" in out, out
+    assert [row[:3] for row in _rows(pg_engine, f'"{stored_table}"')] == [r[:3] for r in before]
+    code, out = run_sync("--database-url", pg_url, "--models", grown, "--check")
+    assert code == 0 and "0 differences" in out, out
+
+
+def test_two_model_names_equal_in_their_first_63_bytes_are_reported(app_dir: Path, pg_url: str, pg_engine: sa.Engine) -> None:
+    """Two columns (and two tables) that are one to the server: the first is kept, the
+    collision is reported as a problem in the models, and every run converges."""
+    models = write_models(app_dir, _long_names_models(f'    sa.Column({(LONG_COLUMN[:63] + "_y")!r}, sa.Integer),\n') + f"""
+sa.Table({LONG_TABLE[:63] + "_other"!r}, metadata, sa.Column("id", sa.Integer, primary_key=True))
+""")
+    code, out = run_sync("--database-url", pg_url, "--models", models)
+    assert code == 0 and "FAILED" not in out, out
+    assert "is the same column to postgresql as an earlier one" in out, out
+    assert "is the same table to postgresql as" in out, out
+    code, out = run_sync("--database-url", pg_url, "--models", models, "--check")
+    assert code == 0 and "0 differences" in out, out

@@ -320,7 +320,16 @@ class Dialect:
     def source_fk_key(self, fkc: Any) -> tuple[tuple[str, ...], str, str]:
         """A models' ForeignKeyConstraint as the snapshot's ForeignKey names it: (columns, schema, table)."""
         ref = fkc.referred_table
-        return (tuple([c.name for c in fkc.columns]), ref.schema or self.default_schema, ref.name)
+        return (tuple([self.stored_name(c.name) for c in fkc.columns]), ref.schema or self.default_schema, self.stored_name(ref.name))
+
+    def stored_name(self, name: str) -> str:
+        """A name as the server stores it: cut to max_identifier_bytes at a character's
+        end, as PostgreSQL cuts any identifier (with a NOTICE only)."""
+        limit = self.max_identifier_bytes
+        if not limit or len(name) <= limit // 4:
+            return name
+        encoded = name.encode()
+        return name if len(encoded) <= limit else encoded[:limit].decode(errors="ignore")
 
     def _compiled(self, element: Any) -> str:
         """SQLAlchemy's DDL for a models' object, its schema-less names qualified with the

@@ -384,7 +384,7 @@ def main(argv: list[str]) -> int:
         report = run_app(app, admin)
         reports.append(report)
         print(report.line() + f" ({time.monotonic() - started:.0f} s)", flush=True)
-        for line in [*report.differs_from_create_all[:10], *report.insert_missing[:10]]:
+        for line in [*report.differs_from_create_all[:10], *report.insert_missing[:10], *(f"insert refused: {x}" for x in report.insert_other[:5])]:
             print(f"    {line}")
     admin.dispose()
     passed = sum(r.ok for r in reports)
