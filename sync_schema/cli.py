@@ -28,7 +28,7 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         strict = any(a in ("--strict", "--check") for a in sys.argv[1:])
         self.print_usage(sys.stderr)
-        sys.stdout.write(f"sync-schema: ERROR: {message} (see --help)\n")
+        sys.stdout.write(f"sync-schema: ERROR: {scrub(message, None)} (see --help)\n")  # argparse echoes a bad flag's value
         raise SystemExit(1 if strict else 0)
 
 

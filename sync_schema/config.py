@@ -5,6 +5,7 @@ the working directory fills in, never overriding), then the app's setup.cfg
 from __future__ import annotations
 
 import configparser
+import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -88,13 +89,20 @@ def parse_bool(text: str) -> bool:
     raise ConfigError(f"not a boolean: {text!r}", "use true or false")
 
 
+# Time-outs are sent to the server in whole milliseconds, and 0 ms means "no time-out":
+# anything under a millisecond is refused rather than turned into no limit at all.
+MIN_SECONDS, MAX_SECONDS = 0.001, 86_400.0
+
+
 def parse_seconds(text: str) -> float:
     try:
         value = float(str(text).strip().removesuffix("s"))
     except ValueError:
         raise ConfigError(f"not a number of seconds: {text!r}", "use e.g. 10 or 2.5") from None
-    if value <= 0:
-        raise ConfigError(f"time-out must be positive, got {text!r}", "use e.g. 10 or 2.5")
+    if not math.isfinite(value) or not MIN_SECONDS <= value <= MAX_SECONDS:
+        raise ConfigError(
+            f"time-out out of range: {text!r}", f"use a number of seconds from {MIN_SECONDS:g} to {MAX_SECONDS:g} (a day), e.g. 10 or 2.5"
+        )
     return value
 
 

@@ -32,7 +32,13 @@ def parse_url(raw: str | None, source: str = "DATABASE_URL") -> URL:
         raise ConfigError(
             f"malformed database URL in {source} (no scheme)", f"use a URL such as {SUPPORTED}"
         )
-    scheme = text.split("://", 1)[0]
+    scheme, rest = text.split("://", 1)
+    if rest.split("?", 1)[0].count("@") > 1:
+        # SQLAlchemy would take the password's tail for the host (and print it as such).
+        raise ConfigError(
+            f"malformed database URL in {source}: more than one '@' before the host",
+            "percent-encode the password's reserved characters (@ is %40, : is %3A, / is %2F)",
+        )
     if scheme == "postgres" or scheme.startswith("postgres+"):
         # Heroku and Render hand out postgres://, which SQLAlchemy 1.4+ no longer accepts.
         text = "postgresql" + text[len("postgres") :]
@@ -45,6 +51,11 @@ def parse_url(raw: str | None, source: str = "DATABASE_URL") -> URL:
         ) from None
     if url.get_backend_name() == "postgresql" and "+" not in url.drivername:
         url = url.set(drivername=f"postgresql+{_installed_pg_driver()}")
+    if url.get_backend_name() == "postgresql" and not url.database and "dbname" not in url.query:
+        raise ConfigError(
+            f"no database name in the URL in {source}",
+            "end it with the database, e.g. postgresql://user:password@host:5432/app (libpq would otherwise pick one by itself)",
+        )
     try:
         url.get_dialect()
     except Exception:
@@ -64,19 +75,31 @@ def _installed_pg_driver() -> str:
     )
 
 
+# Query parameters that carry a secret (libpq takes ?password=..., ?sslpassword=...).
+_SECRET_PARAMETER = re.compile(r"(?i)(?<![\w-])((?:ssl)?password|passwd|pwd|secret|token|api_?key)=([^&\s'\"]*)")
+# user:password@ in anything URL-shaped, up to the last @ of the word (a password may hold one).
+_USER_PASSWORD = re.compile(r"(://[^:/@\s]*:)\S*@")
+
+
 def redact(url: URL) -> str:
-    return url.render_as_string(hide_password=True)
+    """The URL as printed anywhere: its password hidden, and secret query parameters too
+    (render_as_string(hide_password=True) leaves ?password=... as it is)."""
+    return _SECRET_PARAMETER.sub(r"\1=***", url.render_as_string(hide_password=True))
 
 
 def scrub(text: str, url: URL | None) -> str:
-    """Remove the URL's password from any text that may quote it (driver errors do)."""
-    if url is not None and url.password:
-        password = str(url.password)
-        if len(password) >= 4:
-            text = text.replace(password, "***")
+    """Remove secrets from any text that may quote them (driver errors do, and so does
+    argparse, echoing a bad flag's value): the URL's password and secret parameters, and
+    anything shaped like user:password@ or password=."""
+    secrets = [str(url.password)] if url is not None and url.password else []
+    if url is not None:
+        secrets += [str(v) for k, v in url.query.items() if _SECRET_PARAMETER.fullmatch(f"{k}=x") and isinstance(v, str) and v]
+    for secret in secrets:
+        if len(secret) >= 4:
+            text = text.replace(secret, "***")
         else:  # a short password is also a piece of ordinary words: hide it only where it stands alone
-            text = re.sub(rf"(?<!\w){re.escape(password)}(?!\w)", "***", text)
-    return re.sub(r"(://[^:/@\s]+:)[^@\s]+@", r"\1***@", text)
+            text = re.sub(rf"(?<!\w){re.escape(secret)}(?!\w)", "***", text)
+    return _SECRET_PARAMETER.sub(r"\1=***", _USER_PASSWORD.sub(r"\1***@", text))
 
 
 def create_engine(url: URL, connect_timeout: float) -> Engine:

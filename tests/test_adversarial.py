@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from conftest import execute_script, run_sync, write_models
@@ -156,3 +157,63 @@ sa.Table({LONG_TABLE[:63] + "_other"!r}, metadata, sa.Column("id", sa.Integer, p
     assert "is the same table to postgresql as" in out, out
     code, out = run_sync("--database-url", pg_url, "--models", models, "--check")
     assert code == 0 and "0 differences" in out, out
+
+
+SECRET = "Sekrit-Value-4242"
+
+
+def test_a_password_in_the_query_string_is_never_printed(app_dir: Path, pg_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """?password=... (and sslpassword) is hidden in the log, the summary, JSON, Markdown
+    and the --sql script, as the user:password@ form is."""
+    url = sa.make_url(pg_url).update_query_dict({"password": SECRET, "sslpassword": SECRET + "2"}).render_as_string(hide_password=False)
+    models = write_models(app_dir, USERS_MODELS)
+    outputs = []
+    for args in ((), ("--format", "json"), ("--format", "markdown"), ("--dry-run", "--sql", str(app_dir / "plan.sql"))):
+        code, out = run_sync("--database-url", url, "--models", models, *args)
+        assert code == 0, out
+        outputs += [out, capsys.readouterr().err]
+    outputs.append((app_dir / "plan.sql").read_text())
+    assert all(SECRET not in text for text in outputs), [t for t in outputs if SECRET in t][0]
+    assert "password=***" in outputs[0], outputs[0]
+
+
+def test_an_unreachable_server_error_never_quotes_a_secret(app_dir: Path) -> None:
+    url = f"postgresql://app:{SECRET}@127.0.0.1:1/app?password={SECRET}x"
+    code, out = run_sync("--database-url", url, "--models", write_models(app_dir, USERS_MODELS), "--connect-timeout", "2")
+    assert code == 0 and "ERROR" in out, out
+    assert SECRET not in out, out
+
+
+def test_an_unencoded_at_sign_in_the_password_is_refused_without_echoing_it(app_dir: Path) -> None:
+    code, out = run_sync("--database-url", f"postgresql://app:{SECRET}@tail-of-it@127.0.0.1/app", "--models", write_models(app_dir, USERS_MODELS))
+    assert code == 0 and "more than one '@'" in out and "%40" in out, out
+    assert SECRET not in out and "tail-of-it" not in out, out
+
+
+def test_a_bad_flag_never_echoes_a_url_with_its_password(app_dir: Path) -> None:
+    code, out = run_sync("--no-such-flag", f"postgres://app:{SECRET}@db.internal/app")
+    assert code == 0 and "unrecognized arguments" in out, out
+    assert SECRET not in out, out
+
+
+def test_a_url_without_a_database_name_is_refused(app_dir: Path, pg_admin: sa.Engine) -> None:
+    """libpq would connect to a database of its choosing (the user's name) and the sync
+    would create the models' tables there."""
+    with pg_admin.connect() as conn:
+        before = conn.exec_driver_sql("SELECT count(*) FROM pg_tables WHERE tablename = 'users' AND schemaname = 'public'").scalar()
+    for url in ("postgresql://", "postgresql://postgres@127.0.0.1:5432", "postgres://postgres@127.0.0.1/"):
+        code, out = run_sync("--database-url", url, "--models", write_models(app_dir, USERS_MODELS))
+        assert code == 0 and "no database name" in out, out
+        code, out = run_sync("--database-url", url, "--models", write_models(app_dir, USERS_MODELS), "--strict")
+        assert code == 1, out
+    with pg_admin.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM pg_tables WHERE tablename = 'users' AND schemaname = 'public'").scalar() == before
+
+
+@pytest.mark.parametrize("value", ["0.0004", "0", "inf", "nan", "1e9", "-1"])
+def test_a_time_out_that_would_mean_no_time_out_is_refused(app_dir: Path, sqlite_url: str, value: str) -> None:
+    """Time-outs go to the server in whole milliseconds, and 0 ms means none at all:
+    0.0004 s used to become '0ms'."""
+    code, out = run_sync("--database-url", sqlite_url, "--models", write_models(app_dir, USERS_MODELS), "--lock-timeout", value, "--strict")
+    assert code == 1 and "time-out" in out, out
+    assert "nothing was synced" in out, out

@@ -7,6 +7,7 @@ asks it how to bound locks. Nothing else in the package knows a dialect's quirks
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
@@ -46,6 +47,11 @@ class _Keys(dict[str | None, _V]):
     def __missing__(self, spelling: Any) -> _V:
         value = self[spelling] = self.normalize(spelling)
         return value
+
+
+def milliseconds(seconds: float) -> int:
+    """A time-out as the server takes it: whole milliseconds, rounded up (0 would mean none)."""
+    return max(1, math.ceil(seconds * 1000))
 
 
 class Dialect:

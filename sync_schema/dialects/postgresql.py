@@ -26,7 +26,7 @@ from ..snapshot import (
     UniqueConstraint,
     index_element_options,
 )
-from .base import READ_LOCK_TIMEOUT, Dialect, _wrapped_in_parens
+from .base import READ_LOCK_TIMEOUT, Dialect, _wrapped_in_parens, milliseconds
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -89,7 +89,7 @@ class PostgreSQLDialect(Dialect):
     # -- inspection ----------------------------------------------------------------
 
     def fetch_catalog(self, conn: Connection, schemas: set[str] | None, lock_timeout: float = READ_LOCK_TIMEOUT) -> Iterator[Any]:
-        overview = conn.execute(_query("overview"), {"lock_timeout": f"{max(1, round(lock_timeout * 1000))}ms"}).one()
+        overview = conn.execute(_query("overview"), {"lock_timeout": f"{milliseconds(lock_timeout)}ms"}).one()
         yield overview
         params = {"schemas": sorted(set(overview.schemas) if schemas is None else set(overview.schemas) & schemas)}
         # The columns query, by far the longest, comes first: it runs while the caller
@@ -366,8 +366,8 @@ class PostgreSQLDialect(Dialect):
         # An ALTER waiting for its lock queues every later query on the table behind it;
         # lock_timeout bounds how long production traffic can be held up by us.
         scope = "LOCAL " if local else ""
-        conn.exec_driver_sql(f"SET {scope}lock_timeout = '{int(lock_timeout * 1000)}ms'")
-        conn.exec_driver_sql(f"SET {scope}statement_timeout = '{int(statement_timeout * 1000)}ms'")
+        conn.exec_driver_sql(f"SET {scope}lock_timeout = '{milliseconds(lock_timeout)}ms'")
+        conn.exec_driver_sql(f"SET {scope}statement_timeout = '{milliseconds(statement_timeout)}ms'")
 
     def set_not_null_steps(self, table: Table, column_name: str) -> tuple[list[str], bool, tuple[str, ...]]:
         target = self.table_name(table.schema, table.name)

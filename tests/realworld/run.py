@@ -68,6 +68,7 @@ class Report:
     inserted: int = -1  # tables that took a row through the head models (-1: not run)
     insert_missing: list[str] = field(default_factory=list)  # inserts that named what the database lacks
     insert_other: list[str] = field(default_factory=list)  # inserts the made-up values could not satisfy
+    insert_held_back: list[str] = field(default_factory=list)  # inserts naming a column the sync left for review (a likely rename)
     note: str = ""
 
     @property
@@ -84,6 +85,7 @@ class Report:
         if self.inserted >= 0:
             head += (f", insert through the head models: {self.inserted}/{self.tables} tables"
                      + (f" ({len(self.insert_missing)} name what the database lacks)" if self.insert_missing else "")
+                     + (f" ({len(self.insert_held_back)} name a likely rename's new column, left for review)" if self.insert_held_back else "")
                      + (f" ({len(self.insert_other)} refused the made-up values)" if self.insert_other else ""))
         return (f"{'PASS' if self.ok else 'FAIL'} {self.app}: failed steps {self.failed_steps}, "
                 f"objects unlike create_all() {len(self.differs_from_create_all)}, false positives {self.false_positives}; "
@@ -191,6 +193,10 @@ def value(column):
     counter[0] += 1
     n = counter[0]
     type_ = column.type
+    for _ in range(5):  # the app's own types (UtcDateTime, a UUID type): what they are on this dialect
+        if not isinstance(type_, sa.types.TypeDecorator):
+            break
+        type_ = type_.load_dialect_impl(engine.dialect)
     if isinstance(type_, sa.Enum):
         return type_.enums[0] if type_.enums else None
     try:
@@ -294,6 +300,7 @@ def run_app(app: str, admin: sa.Engine) -> Report:
     models = adapter_constant(adapter, "MODELS")
     old_revision = adapter_constant(adapter, "OLD_REVISION")
     created: list[str] = []
+    renames: set[tuple[str, str]] = set()  # (table, new column) of likely renames left for review
     try:
         # 1. create_all() against a sync into an empty database.
         setup = adapter_constant(adapter, "SETUP")
@@ -349,10 +356,16 @@ def run_app(app: str, admin: sa.Engine) -> Report:
             report.second_run_applied = out.count("APPLIED")
             code, out = sync(python, models, old, "--check")
             report.review_after_sync = count(r"(\d+) differences?;", out)
+            # A likely rename's new column is not added next to the old one's data (by design:
+            # the RENAME is left for a person); the inserts that name it are counted apart.
+            renames = set(re.findall(r"likely rename (?:\S+\.)?(\S+)\.\S+ -> (\S+):", out))
         # The app's new code writing to the synced database: a row per table through the head models.
         written = json.loads(adapter_call(python, adapter, INSERT_THROUGH_MODELS.format(url=old or synced)))
-        report.inserted, report.insert_missing, report.insert_other = written["inserted"], written["missing"], written["other"]
-        report.tables = report.inserted + len(report.insert_missing) + len(report.insert_other)
+        report.inserted, report.insert_other = written["inserted"], written["other"]
+        for error in written["missing"]:
+            held = any(f'column "{column}" of relation "{table}"' in error for table, column in renames)
+            (report.insert_held_back if held else report.insert_missing).append(error)
+        report.tables = report.inserted + len(report.insert_missing) + len(report.insert_held_back) + len(report.insert_other)
         # 3. The app's own `alembic upgrade head` against its models.
         if old_revision:
             head = database()
@@ -384,7 +397,8 @@ def main(argv: list[str]) -> int:
         report = run_app(app, admin)
         reports.append(report)
         print(report.line() + f" ({time.monotonic() - started:.0f} s)", flush=True)
-        for line in [*report.differs_from_create_all[:10], *report.insert_missing[:10], *(f"insert refused: {x}" for x in report.insert_other[:5])]:
+        for line in [*report.differs_from_create_all[:10], *report.insert_missing[:10],
+                     *(f"held back (likely rename): {x}" for x in report.insert_held_back[:5]), *(f"insert refused: {x}" for x in report.insert_other[:5])]:
             print(f"    {line}")
     admin.dispose()
     passed = sum(r.ok for r in reports)
