@@ -528,13 +528,13 @@ class _Planner:
     def _type_change(self, table: Table, change: Change) -> None:
         desired = change.desired
         assert isinstance(desired, Column) and isinstance(change.actual, Column)
-        sql = self.dialect.alter_type_sql(table, desired)
+        sql = self.dialect.type_change_sql(table, change.actual, desired)
         old, new = self.dialect.type_key(change.actual.type), self.dialect.type_key(desired.type)
         self.add(
             Step(
-                f"change type of {self.name(change)}: {old} -> {new}", [sql] if sql else [], (change,), table.key,
+                f"change type of {self.name(change)}: {old} -> {new}", sql, (change,), table.key,
                 requires="type-change", hazards=_type_change_hazards(old, new),
-                precheck=self.dialect.unconvertible_rows_sql(table, desired.name, desired.type),
+                precheck=self.dialect.unconvertible_rows_sql(table, desired.name, change.actual.type, desired.type),
                 refusal=f"{{count}} rows of {self.name(change)} would not convert to {new} without loss; fix or clear them first",
             )
         )

@@ -217,3 +217,66 @@ def test_a_time_out_that_would_mean_no_time_out_is_refused(app_dir: Path, sqlite
     code, out = run_sync("--database-url", sqlite_url, "--models", write_models(app_dir, USERS_MODELS), "--lock-timeout", value, "--strict")
     assert code == 1 and "time-out" in out, out
     assert "nothing was synced" in out, out
+
+
+LOSSY_BEFORE = """
+    CREATE TABLE measures (
+        id serial PRIMARY KEY,
+        amount numeric(10,3), happened timestamp, ratio double precision, tags varchar(20)[],
+        precise timestamp(6), payload json, fine numeric(10,3), label varchar(20)
+    );
+    INSERT INTO measures (amount, happened, ratio, tags, precise, payload, fine, label) VALUES
+        (9.999, '2024-01-02 10:30:00', 0.1, '{abcdefghij}', '2024-01-02 10:30:00.123456', '{"a": 1, "a": 2}', 1.5, 'short')
+"""
+LOSSY_MODELS = """
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg
+metadata = sa.MetaData()
+measures = sa.Table("measures", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("amount", sa.Numeric(10, 2)), sa.Column("happened", sa.Date), sa.Column("ratio", sa.REAL),
+    sa.Column("tags", pg.ARRAY(sa.String(5))), sa.Column("precise", pg.TIMESTAMP(precision=0)), sa.Column("payload", pg.JSONB),
+    sa.Column("fine", sa.Numeric(10, 2)), sa.Column("label", sa.String(40)),
+)
+"""
+
+
+def test_allow_type_change_refuses_every_lossy_cast(app_dir: Path, pg_url: str, pg_engine: sa.Engine) -> None:
+    """A value counts as lost when value::new::old differs from it (arrays element by
+    element, json by its duplicate keys): those changes are refused with a count; the
+    lossless ones (1.500 to numeric(10,2), a wider varchar) go through."""
+    execute_script(pg_engine, LOSSY_BEFORE)
+    before = _rows(pg_engine, "measures")
+    code, out = run_sync("--database-url", pg_url, "--models", write_models(app_dir, LOSSY_MODELS), "--allow", "type-change")
+    assert code == 0, out
+    for column in ("amount", "happened", "ratio", "tags", "precise", "payload"):
+        assert f"refused: 1 rows of measures.{column} would not convert" in out, (column, out)
+    assert out.count("APPLIED") == 2 and "measures.fine" in out and "measures.label" in out, out
+    after = _rows(pg_engine, "measures")
+    assert [str(v) for v in after[0][:7]] == [str(v) for v in before[0][:7]]  # every refused column's value as it was
+    assert str(after[0][7]) == "1.50" and after[0][8] == "short"  # the two changes that lose nothing
+
+
+def test_a_type_change_checks_the_rows_again_under_its_own_lock(app_dir: Path, pg_url: str, pg_engine: sa.Engine) -> None:
+    """A row written between the precheck and the ALTER: the statements of the step check
+    every row again in the ALTER's transaction, under a SHARE lock, and roll back rather
+    than let USING s::varchar(10) cut it."""
+    from sync_schema.database import run_sql
+    from sync_schema.dialects import dialect_for
+
+    execute_script(pg_engine, "CREATE TABLE customers (id serial PRIMARY KEY, slug varchar(40)); INSERT INTO customers (slug) VALUES ('short')")
+    with pg_engine.connect() as conn:
+        dialect = dialect_for(conn.dialect)
+        actual = dialect.inspect(conn, {"public"})
+    table = actual.tables[("public", "customers")]
+    old = next(c for c in table.columns if c.name == "slug")
+    statements = dialect.type_change_sql(table, old, old._replace(type="VARCHAR(10)"))
+    assert statements[0] == "LOCK TABLE public.customers IN SHARE MODE", statements
+    with pg_engine.begin() as conn:  # the row that arrives after the precheck
+        conn.exec_driver_sql("INSERT INTO customers (slug) VALUES ('a-long-customer-slug')")
+    with pytest.raises(sa.exc.DBAPIError, match="would not convert"):
+        with pg_engine.begin() as conn:
+            for sql in statements:
+                run_sql(conn, sql)
+    assert _rows(pg_engine, "customers") == [(1, "short"), (2, "a-long-customer-slug")]
+    assert _columns(pg_engine, "public", "customers") == ["id", "slug"]

@@ -447,9 +447,14 @@ class Dialect:
     def rename_column_sql(self, table: Table, old: str, new: str) -> str:
         return f"ALTER TABLE {self.table_name(table.schema, table.name)} RENAME COLUMN {self.quote(old)} TO {self.quote(new)}"
 
-    def unconvertible_rows_sql(self, table: Table, column_name: str, new_type: str) -> tuple[str, ...]:
+    def unconvertible_rows_sql(self, table: Table, column_name: str, old_type: str, new_type: str) -> tuple[str, ...]:
         """Statements whose last counts the rows whose value would not survive a type change."""
         return ()
+
+    def type_change_sql(self, table: Table, old: Column, new: Column) -> list[str]:
+        """The statements of a type change (none where the dialect cannot alter a column)."""
+        sql = self.alter_type_sql(table, new)
+        return [sql] if sql else []
 
     def drop_not_null_sql(self, table: Table, column_name: str) -> str | None:
         return None

@@ -404,20 +404,54 @@ class PostgreSQLDialect(Dialect):
             f"ALTER TABLE {target} VALIDATE CONSTRAINT {self.quote(name)}",
         ]
 
-    def unconvertible_rows_sql(self, table: Table, column_name: str, new_type: str) -> tuple[str, ...]:
-        target, col = self.table_name(table.schema, table.name), self.quote(column_name)
-        key = self.type_key(new_type)
-        length = re.fullmatch(r"(?:character varying|character)\((\d+)\)", key)
-        if length:  # an explicit cast to varchar(n) truncates silently: count what would be cut
-            return (f"SELECT count(*) FROM {target} WHERE length({col}::text) > {length.group(1)}",)
-        if key in ("text", "character varying"):
+    def unconvertible_rows_sql(self, table: Table, column_name: str, old_type: str, new_type: str) -> tuple[str, ...]:
+        """Count the rows whose value would not come back the same: those that do not
+        convert at all, and those that convert with a loss (the round trip
+        value::new::old differs: 9.999 to numeric(10,2), a timestamp to date, {abcdefghij}
+        to varchar(5)[], duplicate keys to jsonb)."""
+        lossy = self._lossy_condition(self.quote(column_name), old_type, new_type)
+        if lossy is None:
             return ()
         return (
             _CASTABLE_FUNCTION,
-            f"SELECT count(*) FROM {target} WHERE {col} IS NOT NULL "
-            f"AND NOT pg_temp.sync_schema_castable({col}::text, '{new_type.replace(chr(39), chr(39) * 2)}')",
+            f"SELECT count(*) FROM {self.table_name(table.schema, table.name)} WHERE {self.quote(column_name)} IS NOT NULL AND CASE "
+            f"WHEN pg_temp.sync_schema_castable({self.quote(column_name)}::text, {_literal(new_type)}) THEN {lossy} ELSE true END",
         )
 
+    def type_change_sql(self, table: Table, old: Column, new: Column) -> list[str]:
+        """Where the change may lose something: under a SHARE lock (reads go on, writes
+        wait), every row is checked again in the ALTER's own transaction, and the ALTER
+        runs only if none would change. A row written after the precheck can then never
+        be cut by the USING cast, which truncates where an assignment would raise."""
+        alter = self.alter_type_sql(table, new)
+        lossy = self._lossy_condition(self.quote(new.name), old.type, new.type)
+        if lossy is None:
+            return [alter]
+        target = self.table_name(table.schema, table.name)
+        message = f"sync-schema: rows of {table.name}.{new.name} would not convert to {new.type} without loss; nothing was changed"
+        body = (
+            f"BEGIN IF EXISTS (SELECT FROM {target} WHERE {self.quote(new.name)} IS NOT NULL AND {lossy}) "
+            f"THEN RAISE EXCEPTION '%', {_literal(message)}; END IF; END"
+        )
+        return [f"LOCK TABLE {target} IN SHARE MODE", f"DO {_dollar_quoted(body)}", alter]
+
+    def _lossy_condition(self, col: str, old_type: str, new_type: str) -> str | None:
+        """SQL true for a value the change from old_type to new_type would alter (None:
+        the change cannot alter any: a widening)."""
+        old_key, new_key = self.type_key(old_type), self.type_key(new_type)
+        if _widens(old_key, new_key):
+            return None
+        if old_key == "json" and new_key == "jsonb":  # jsonb keeps the last of duplicate keys; spacing and key order are not data
+            return (
+                f"EXISTS (WITH RECURSIVE walk(j) AS (SELECT {col} UNION ALL SELECT x.v FROM walk CROSS JOIN LATERAL ("
+                "SELECT e.value FROM json_each(CASE WHEN json_typeof(walk.j) = 'object' THEN walk.j END) e UNION ALL "
+                "SELECT a FROM json_array_elements(CASE WHEN json_typeof(walk.j) = 'array' THEN walk.j END) a) x(v)) "
+                "SELECT FROM walk WHERE json_typeof(j) = 'object' "
+                "AND (SELECT count(*) FROM json_object_keys(j)) <> (SELECT count(DISTINCT k) FROM json_object_keys(j) k))"
+            )
+        if old_key.removesuffix("[]") in _NO_EQUALITY:  # compared as text
+            return f"(({col}::{new_type})::{old_type})::text IS DISTINCT FROM {col}::text"
+        return f"({col}::{new_type})::{old_type} IS DISTINCT FROM {col}"
 
     def behind_pooler(self, engine: Engine, conn: Connection) -> bool:
         # A direct connection keeps its backend and never shares it with another client
@@ -451,6 +485,43 @@ class PostgreSQLDialect(Dialect):
 # A value converts if its text form casts to the new type. Stricter than some direct
 # casts (1.5 -> integer rounds; through text it fails), which is the safe side: rounding
 # is a loss. A temporary function needs no privilege beyond TEMP.
+# Types without an equality operator: a round trip is compared as text.
+_NO_EQUALITY = frozenset({"json", "xml", "point", "line", "lseg", "box", "path", "polygon", "circle"})
+_INTEGERS = ("smallint", "integer", "bigint")
+_SIZED = re.compile(r"^(character varying|numeric)(?:\((\d+)(?:,\s*(\d+))?\))?$")
+
+
+def _widens(old: str, new: str) -> bool:
+    """Whether every value of `old` is a value of `new`, unchanged (no check needed)."""
+    if new == "text" and (old == "text" or old.startswith("character varying")):
+        return True
+    if old in _INTEGERS and (new in _INTEGERS[_INTEGERS.index(old):] or new == "numeric"):
+        return True
+    old_m, new_m = _SIZED.match(old), _SIZED.match(new)
+    if not old_m or not new_m or old_m.group(1) != new_m.group(1):
+        return False
+    if new_m.group(2) is None:
+        return True  # varchar, numeric: unbounded
+    if old_m.group(2) is None:
+        return False
+    old_scale, new_scale = int(old_m.group(3) or 0), int(new_m.group(3) or 0)
+    whole = int(new_m.group(2)) - new_scale >= int(old_m.group(2)) - old_scale
+    return whole and new_scale >= old_scale
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _dollar_quoted(body: str) -> str:
+    """`body` between dollar quotes whose tag it does not hold (it may quote any name)."""
+    tag, n = "$sync_schema$", 0
+    while tag in body:
+        n += 1
+        tag = f"$sync_schema_{n}$"
+    return f"{tag} {body} {tag}"
+
+
 _CASTABLE_FUNCTION = """
 CREATE OR REPLACE FUNCTION pg_temp.sync_schema_castable(value text, type_name text) RETURNS boolean
 LANGUAGE plpgsql AS $$
