@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from .dialects import Dialect
 from .signature import Signature, match_columns, table_signature
-from .snapshot import Column, ForeignKey, Index, Snapshot, Table
+from .snapshot import Column, Expression, ForeignKey, Index, Snapshot, Table
 
 
 class Kind(str, Enum):
@@ -361,7 +361,7 @@ def _same_columns(index: Index, candidates: Iterable[Index]) -> Index | None:
 
 
 def _plain_columns(index: Index) -> bool:
-    return not any(e.startswith("(") for e in index.expressions)
+    return not any(isinstance(e, Expression) for e in index.expressions)
 
 
 def _indexes_equal(desired: Index, actual: Index, dialect: Dialect) -> bool:

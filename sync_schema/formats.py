@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .diff import Change, Kind
+from .report import one_line
 from .snapshot import Column, EnumType, ForeignKey, Index, Table, UniqueConstraint
 
 if TYPE_CHECKING:
@@ -136,7 +137,7 @@ def to_markdown(result: RunResult, type_key=None, labels: tuple[str, str] = ("da
     if review:
         lines += ["### SQL to review", "", "```sql"]
         for record in review:
-            lines.append(f"-- {record['kind']} {record['table'] or ''}.{record.get('column') or record.get('name') or ''}".rstrip("."))
+            lines.append(one_line(f"-- {record['kind']} {record['table'] or ''}.{record.get('column') or record.get('name') or ''}".rstrip(".")))
             lines += [sql.rstrip(";") + ";" for sql in record["sql"]]
         lines += ["```", ""]
     if verification and verification.missing:
@@ -192,7 +193,7 @@ def _clip(text: str, width: int = 48) -> str:
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return one_line(text.replace("|", "\\|"))
 
 
 def to_sql_script(result: RunResult) -> str:
@@ -200,7 +201,7 @@ def to_sql_script(result: RunResult) -> str:
     applied = [r for r in result.results if r.status in ("applied", "planned")]
     other = [r for r in result.results if r.status not in ("applied", "planned")]
     verb = "applied" if result.mode == "apply" else "would apply"
-    lines = [f"-- sync-schema {__version__}: {result.database}", f"-- mode {result.mode}", ""]
+    lines = [one_line(f"-- sync-schema {__version__}: {result.database}"), f"-- mode {result.mode}", ""]
     lines += [f"-- ===== {verb} ====="]
     for r in applied:
         lines += _script_step(r)
@@ -212,12 +213,13 @@ def to_sql_script(result: RunResult) -> str:
 
 def _script_step(result: StepResult) -> list[str]:
     step = result.step
-    out = ["", f"-- {step.description}"]
+    # Every comment line on one line: a name from the database may hold a newline.
+    out = ["", one_line(f"-- {step.description}")]
     if step.requires:
         out.append(f"--   needs: --allow {step.requires}" if step.requires != "relax-not-null" else "--   relaxing NOT NULL keeps every row")
-    out += [f"--   hazard: {h}" for h in step.hazards]
+    out += [one_line(f"--   hazard: {h}") for h in step.hazards]
     if result.status not in ("applied", "planned", "review"):
-        out.append(f"--   {result.status}: {result.error or ''}".rstrip(": "))
+        out.append(one_line(f"--   {result.status}: {result.error or ''}".rstrip(": ")))
     if not step.transactional:
         out.append("--   runs outside a transaction block")
     out += [sql.rstrip(";") + ";" for sql in step.sql] or ["-- (no SQL: this database cannot do it in place)"]

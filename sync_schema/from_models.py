@@ -20,7 +20,7 @@ from sqlalchemy.sql.schema import DefaultClause
 
 from .dialects import Dialect
 from .signature import table_signature
-from .snapshot import CheckConstraint, Column, EnumType, ForeignKey, Index, Snapshot, Table, UniqueConstraint, index_element_options
+from .snapshot import CheckConstraint, Column, EnumType, Expression, ForeignKey, Index, Snapshot, Table, UniqueConstraint, index_element_options
 
 log = logging.getLogger(__name__)
 
@@ -238,7 +238,7 @@ class _ModelsCompiler:
             table,
             columns=tuple(columns),
             primary_key=names(table.primary_key),
-            indexes=tuple([ix._replace(expressions=tuple([e if e.startswith("(") else stored.get(e, e) for e in ix.expressions]),
+            indexes=tuple([ix._replace(expressions=tuple([e if isinstance(e, Expression) else stored.get(e, e) for e in ix.expressions]),
                                        include=names(ix.include)) for ix in table.indexes]),
             uniques=tuple([u._replace(columns=names(u.columns)) for u in table.uniques]),
             foreign_keys=tuple([fk._replace(columns=names(fk.columns)) for fk in table.foreign_keys]),
@@ -299,7 +299,7 @@ class _ModelsCompiler:
                 elif expr.modifier is operators.nulls_last_op:
                     nulls_first = False
                 expr = expr.element
-            expressions.append(expr.name if isinstance(expr, sa.Column) else f"({_sql(expr, dialect)})")
+            expressions.append(expr.name if isinstance(expr, sa.Column) else Expression(f"({_sql(expr, dialect)})"))
             element_options.append(index_element_options(opclass, descending, nulls_first))
         where = options.get("where") if options else None
         method = options.get("using") if dialect.name == "postgresql" else None

@@ -15,6 +15,15 @@ if TYPE_CHECKING:
     from .run import RunResult
 
 _STYLES = {"ok": "32", "warn": "33", "error": "31", "bold": "1", "dim": "2"}
+# Control characters as escapes: a name from the database may hold a newline (it would
+# start a line of its own in a log, or end a `-- comment` in a SQL script and turn the
+# rest into SQL) or a terminal escape sequence.
+_CONTROL_ESCAPES = {i: f"\\x{i:02x}" for i in (*range(32), 127) if i != 9} | {10: "\\n", 13: "\\r"}
+
+
+def one_line(text: str) -> str:
+    """`text` on one line, every control character (but tab) shown as an escape."""
+    return text.translate(_CONTROL_ESCAPES)
 
 
 def use_color(stream: TextIO) -> bool:
@@ -30,6 +39,7 @@ class Reporter:
         self.verbose = verbose
 
     def line(self, text: str = "", style: str | None = None) -> None:
+        text = one_line(text)
         if style and self.color:
             text = f"\033[{_STYLES[style]}m{text}\033[0m"
         self.stream.write(text + "\n")

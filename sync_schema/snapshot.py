@@ -41,9 +41,19 @@ class Column(NamedTuple):
 
 # Indexes and constraints are NamedTuples too: one is built per index and constraint of
 # the schema on each side, and a frozen dataclass's __init__ costs five times as much.
+class Expression(str):
+    """An index key that is SQL, in parentheses ("(lower(email))"), not a column name.
+
+    Only an Expression is written into SQL as it is; any other key is a name, and is
+    quoted, whatever it looks like: a column may be named "(id)); DELETE FROM t; --".
+    It compares equal to the same text (signatures and diffs compare spellings)."""
+
+    __slots__ = ()
+
+
 class Index(NamedTuple):
     name: str | None
-    expressions: tuple[str, ...]  # column names, or SQL expressions wrapped in parentheses
+    expressions: tuple[str, ...]  # column names, or Expressions
     unique: bool = False
     where: str | None = None
     method: str | None = None  # e.g. "btree", "gin"; None means the dialect's default

@@ -280,3 +280,66 @@ def test_a_type_change_checks_the_rows_again_under_its_own_lock(app_dir: Path, p
                 run_sql(conn, sql)
     assert _rows(pg_engine, "customers") == [(1, "short"), (2, "a-long-customer-slug")]
     assert _columns(pg_engine, "public", "customers") == ["id", "slug"]
+
+
+EVIL_COLUMN = "evil\nDELETE FROM victim; --"
+
+
+def _victim_and(engine: sa.Engine, *statements: str) -> None:
+    """A table `victim` with two rows, then `statements` (names with ; in them: not split)."""
+    with engine.begin() as conn:
+        for sql in ("CREATE TABLE victim (id integer PRIMARY KEY)", "INSERT INTO victim VALUES (1), (2)", *statements):
+            conn.exec_driver_sql(sql)
+EVIL_KEY = "(id)); DELETE FROM victim; --"
+
+
+def test_a_newline_in_a_database_name_cannot_end_a_comment(app_dir: Path, pg_url: str, pg_engine: sa.Engine) -> None:
+    """A column named with a newline, then SQL: the --sql script (fed to psql -f), the
+    Markdown report and the build log keep it on its comment's line."""
+    import shutil
+    import subprocess
+
+    _victim_and(pg_engine, f'CREATE TABLE t (id serial PRIMARY KEY, "{EVIL_COLUMN}" integer)')
+    models = write_models(app_dir, """
+import sqlalchemy as sa
+metadata = sa.MetaData()
+sa.Table("t", metadata, sa.Column("id", sa.Integer, primary_key=True))
+sa.Table("victim", metadata, sa.Column("id", sa.Integer, primary_key=True, autoincrement=False))
+""")
+    script = app_dir / "plan.sql"
+    code, log = run_sync("--database-url", pg_url, "--models", models, "--dry-run", "--sql", str(script))
+    assert code == 0, log
+    code, markdown = run_sync("--database-url", pg_url, "--models", models, "--dry-run", "--format", "markdown")
+    for text in (log, markdown, script.read_text()):
+        assert not any(line.lstrip().startswith("DELETE") for line in text.splitlines()), text
+    if shutil.which("psql") is None:
+        pytest.skip("psql is not installed: the script is not run")
+    url = sa.make_url(pg_url)
+    done = subprocess.run(["psql", "-h", url.host or "127.0.0.1", "-U", url.username or "postgres", "-d", url.database or "", "-f", str(script)],
+                          capture_output=True, text=True, timeout=60)
+    assert "DELETE" not in done.stdout, done.stdout
+    assert _rows(pg_engine, "victim") == [(1,), (2,)]
+
+
+def test_a_column_named_like_an_expression_is_quoted_as_a_name(app_dir: Path, pg_url: str, pg_engine: sa.Engine) -> None:
+    """A key that begins with '(' is a name unless the models made it an expression: the
+    index is built on the column, and nothing else runs."""
+    from sync_schema.dialects import dialect_for
+    from sync_schema.snapshot import Expression, Index
+
+    _victim_and(pg_engine, f'CREATE TABLE t (id serial PRIMARY KEY, "{EVIL_KEY}" integer)', f'INSERT INTO t ("{EVIL_KEY}") VALUES (7)')
+    models = write_models(app_dir, f"""
+import sqlalchemy as sa
+metadata = sa.MetaData()
+sa.Table("t", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column({EVIL_KEY!r}, sa.Integer, index=True))
+sa.Table("victim", metadata, sa.Column("id", sa.Integer, primary_key=True, autoincrement=False))
+""")
+    code, out = run_sync("--database-url", pg_url, "--models", models)
+    assert code == 0 and "FAILED" not in out, out
+    assert _rows(pg_engine, "victim") == [(1,), (2,)]
+    assert len(sa.inspect(pg_engine).get_indexes("t")) == 1
+    with pg_engine.connect() as conn:
+        dialect = dialect_for(conn.dialect)
+        table = dialect.inspect(conn, {"public"}).tables[("public", "t")]
+    sql = dialect.create_index_sql(table, Index("ix_other", (EVIL_KEY, Expression("(lower('x'))"))))
+    assert f'"{EVIL_KEY}"' in sql and "(lower('x'))" in sql, sql

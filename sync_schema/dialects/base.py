@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from sqlalchemy.schema import CreateIndex, CreateTable, SetColumnComment, SetTableComment
 
 from ..database import run_sql
-from ..snapshot import CheckConstraint, Column, EnumType, ForeignKey, Index, Snapshot, Table, TableKey, UniqueConstraint
+from ..snapshot import CheckConstraint, Column, EnumType, Expression, ForeignKey, Index, Snapshot, Table, TableKey, UniqueConstraint
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterator
@@ -389,8 +389,7 @@ class Dialect:
             return self._compiled(CreateIndex(sa_index))
         unique = "UNIQUE " if index.unique else ""
         name = self.quote(index.name) + " " if index.name else ""
-        # Expressions are kept wrapped in parentheses; anything else is a column name.
-        elements = [e if e.startswith("(") else self.quote(e) for e in index.expressions]
+        elements = [e if isinstance(e, Expression) else self.quote(e) for e in index.expressions]
         if index.options:
             elements = [f"{e} {o}" if o else e for e, o in zip(elements, index.options, strict=False)]
         using = f"USING {index.method} " if index.method else ""

@@ -18,6 +18,7 @@ from ..snapshot import (
     CheckConstraint,
     Column,
     EnumType,
+    Expression,
     ForeignKey,
     Index,
     Snapshot,
@@ -85,6 +86,17 @@ class PostgreSQLDialect(Dialect):
         # connection (offline rendering) or where no schema of the search_path exists.
         self.default_schema = getattr(sa_dialect, "default_schema_name", None) or "public"
         self.server_version = 0
+
+    def quote(self, identifier: str) -> str:
+        """A name as SQL. One holding a control character (a newline, say: the database
+        may have such names) is written with Unicode escapes, U&"evil\\000a...", so that no
+        SQL text ever spans lines or ends a comment where a name does."""
+        if not any(ord(c) < 32 or ord(c) == 127 for c in identifier):
+            return super().quote(identifier)
+        escaped = "".join(
+            f"\\{ord(c):04x}" if ord(c) < 32 or ord(c) == 127 else "\\\\" if c == "\\" else '""' if c == '"' else c for c in identifier
+        )
+        return f'U&"{escaped}"'
 
     # -- inspection ----------------------------------------------------------------
 
@@ -210,7 +222,7 @@ class PostgreSQLDialect(Dialect):
             if kind == "index":
                 index = next((ix for ix in table.indexes if ix.name == name), None)
                 if index is not None:
-                    elements = ", ".join(e if e.startswith("(") else self.quote(e) for e in index.expressions)
+                    elements = ", ".join(e if isinstance(e, Expression) else self.quote(e) for e in index.expressions)
                     wanted.append((key, index, kind, elements, index.where, len(index.expressions)))
             else:
                 check = next((c for c in table.checks if c.name == name), None)
@@ -233,7 +245,7 @@ class PostgreSQLDialect(Dialect):
                 continue
             if isinstance(item, Index):
                 *keys, predicate = spelled
-                expressions = tuple(e if not e.startswith("(") else f"({k})" for e, k in zip(item.expressions, keys, strict=True))
+                expressions = tuple(Expression(f"({k})") if isinstance(e, Expression) else e for e, k in zip(item.expressions, keys, strict=True))
                 respelled.setdefault(key, {})[(kind, item.name or "")] = item._replace(expressions=expressions, where=predicate if item.where else None)
             else:
                 respelled.setdefault(key, {})[(kind, item.name or "")] = item._replace(sqltext=_check_body(spelled[0]))
@@ -739,7 +751,7 @@ def _table(
     indexes = []
     for _, _, name, is_unique, is_valid, method, predicate, keys, include_keys, key_options, key_opclasses, definitions in index_rows:
         if definitions is None:  # column keys only, the common case
-            expressions = tuple([names.get(attnum, "(?)") for attnum in keys])
+            expressions = tuple([names.get(attnum, _UNKNOWN_KEY) for attnum in keys])
         else:
             expressions = _index_keys(keys, definitions, names)
         include = tuple([names.get(attnum, "?") for attnum in include_keys]) if include_keys else ()
@@ -761,12 +773,13 @@ def _table(
 
 
 _NO_NAMES: dict[int, str] = {}
+_UNKNOWN_KEY = Expression("(?)")  # a key whose column the catalog did not name
 
 
 def _index_keys(keys: Sequence[int], definitions: Sequence[str], names: dict[int, str]) -> tuple[str, ...]:
     """Key columns by name, expression keys (attribute number 0) as their SQL in parentheses."""
     return tuple(
-        names.get(attnum, "(?)") if attnum else f"({definitions[i]})" if i < len(definitions) else "(?)"
+        names.get(attnum, _UNKNOWN_KEY) if attnum else Expression(f"({definitions[i]})") if i < len(definitions) else _UNKNOWN_KEY
         for i, attnum in enumerate(keys)
     )
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from ..snapshot import Column, ForeignKey, Index, Snapshot, Table, UniqueConstraint, index_element_options
+from ..snapshot import Column, Expression, ForeignKey, Index, Snapshot, Table, UniqueConstraint, index_element_options
 from .base import READ_LOCK_TIMEOUT, Dialect
 
 if TYPE_CHECKING:
@@ -85,7 +85,7 @@ class SQLiteDialect(Dialect):
         uniques: dict[str, list[UniqueConstraint]] = {}
         for (table, name), rows in index_rows.items():
             first = rows[0]
-            exprs = tuple(r.column_name if r.column_name is not None else "(?)" for r in rows)
+            exprs = tuple(r.column_name if r.column_name is not None else Expression("(?)") for r in rows)
             options = tuple(index_element_options(None, bool(r.descending), None) for r in rows)
             if first.origin == "u":
                 uniques.setdefault(table, []).append(UniqueConstraint(None, exprs))
