@@ -8,6 +8,7 @@ rather than left waiting in front of production queries.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -37,6 +38,10 @@ class ApplyOptions:
     statement_timeout: float = 120.0
     lock_attempts: int = 3
     backoff: float = 0.5  # seconds before the second attempt, doubled after each failure
+    # A transaction-mode pooler is between us and the server: a session-level SET would
+    # stay on a pooled server connection (the app's queries would then run with our
+    # time-outs), and need not even reach the connection the next statement runs on.
+    behind_pooler: bool = False
 
 
 def apply_plan(
@@ -140,15 +145,31 @@ def _execute(engine: Engine, dialect: Dialect, group: list[Step], options: Apply
             return [_timed(conn, step) for step in group]
     with engine.connect() as conn:
         conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        if options.behind_pooler:
+            # No SET at all: each statement is bounded from here, cancelled once it has
+            # run statement_timeout (CREATE INDEX CONCURRENTLY, the usual one, waits
+            # without holding up the app's reads and writes).
+            return [_timed(conn, step, cancel_after=options.statement_timeout) for step in group]
+        # Our own server session (NullPool: closed right after), so a session SET ends with it.
         dialect.bound_locks(conn, options.lock_timeout, options.statement_timeout, local=False)
         return [_timed(conn, step) for step in group]
 
 
-def _timed(conn: sa.Connection, step: Step) -> list[float]:
+def _timed(conn: sa.Connection, step: Step, cancel_after: float | None = None) -> list[float]:
     durations = []
     for sql in step.sql:
         started = time.monotonic()
-        run_sql(conn, sql)
+        watchdog = None
+        if cancel_after is not None:
+            driver_connection = conn.connection.driver_connection
+            watchdog = threading.Timer(cancel_after, driver_connection.cancel)  # psycopg2 and psycopg both have cancel()
+            watchdog.daemon = True
+            watchdog.start()
+        try:
+            run_sql(conn, sql)
+        finally:
+            if watchdog is not None:
+                watchdog.cancel()
         durations.append(time.monotonic() - started)
     return durations
 

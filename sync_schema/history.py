@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -58,6 +59,9 @@ class History:
 
     engine: Engine
     table: str = DEFAULT_TABLE
+    # Sets the lock and statement time-outs of the transaction a write begins (SET LOCAL):
+    # the history table locked by someone else must not hold the run up.
+    bound: Callable[[Connection], None] = lambda conn: None
     run_id: int | None = None
     problem: str | None = None
     _conn: Connection | None = None
@@ -66,8 +70,10 @@ class History:
         runs, statements = history_tables(self.table)
         try:
             self._conn = self.engine.connect()
+            self.bound(self._conn)
             runs.metadata.create_all(self._conn, checkfirst=True)
             self._conn.commit()
+            self.bound(self._conn)
             self.run_id = self._conn.execute(
                 runs.insert().values(started_at=_now(), tool_version=__version__, mode=mode, outcome="running", host=socket.gethostname()[:255])
                 .returning(runs.c.id)
@@ -90,6 +96,7 @@ class History:
             for i, sql in enumerate(result.step.sql or ["-- (no SQL)"])
         ]
         try:
+            self.bound(self._conn)
             self._conn.execute(statements.insert(), rows)
             self._conn.commit()
         except sa.exc.DBAPIError as exc:
@@ -99,6 +106,7 @@ class History:
         if self.run_id is not None and self._conn is not None:
             runs, _ = history_tables(self.table)
             try:
+                self.bound(self._conn)
                 self._conn.execute(
                     runs.update().where(runs.c.id == self.run_id).values(finished_at=_now(), outcome=outcome, summary=json.dumps(summary))
                 )

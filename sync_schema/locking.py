@@ -62,13 +62,14 @@ class LeaseLock:
 
 @contextmanager
 def run_lock(
-    engine: Engine, conn: Connection, dialect: Dialect, wait: float, say: Callable[[str], None]
+    engine: Engine, conn: Connection, dialect: Dialect, wait: float, say: Callable[[str], None], pooled: bool
 ) -> Iterator[Callable[[], None]]:
-    """Hold the run lock for the block; yields a `renew` callable for long runs."""
+    """Hold the run lock for the block; yields a `renew` callable for long runs.
+    `pooled`: a transaction-mode pooler is between us and the server (Dialect.behind_pooler)."""
     def renew() -> bool:
         return True  # a session lock lasts as long as the session
 
-    if dialect.behind_pooler(engine, conn):
+    if pooled:
         say("a transaction-mode pooler (PgBouncer?) is between us and the database: session advisory locks "
             f"do not hold there, so this run takes a {LEASE_SECONDS} s lease in table {LEASE_TABLE} instead")
         lease = LeaseLock(engine)

@@ -22,7 +22,7 @@ from .models import load_models
 from .plan import Plan, Policy, plan_changes, tables_to_count, tables_to_probe
 from .read import read_and_diff
 from .report import Reporter
-from .snapshot import Snapshot
+from .snapshot import Snapshot, TableKey
 from .verify import Verification, verify
 
 _T = TypeVar("_T")
@@ -121,10 +121,12 @@ def _sync_database(engine: Engine, settings: Settings, metadatas, reporter: Repo
         dialect = dialect_for(engine.dialect)  # once connected: it knows the server's default schema
         result.dialect = dialect
         schemas = set(settings.schemas) or model_schemas(metadatas, dialect)
+        pooled = False
         if settings.mode == "apply":
             from .locking import run_lock  # apply mode only: --check stays light
 
-            lock = run_lock(engine, conn, dialect, settings.run_lock_wait, reporter.info)
+            pooled = dialect.behind_pooler(engine, conn)
+            lock = run_lock(engine, conn, dialect, settings.run_lock_wait, reporter.info, pooled)
         else:
             lock = nullcontext()
         with lock as renew_lock:
@@ -140,9 +142,7 @@ def _sync_database(engine: Engine, settings: Settings, metadatas, reporter: Repo
                 f"({dialect.queries_per_inspect} catalog queries, {time.monotonic() - began:.2f} s)"
             )
             result.tables_analyzed = len(desired.tables)
-            row_counts = dialect.count_rows(conn, tables_to_count(result.changes))
-            nonempty = dialect.nonempty_tables(conn, tables_to_probe(result.changes))
-            conn.commit()
+            row_counts, nonempty = _table_facts(conn, dialect, result.changes, actual, settings)
             plan = plan_changes(result.changes, desired, actual, dialect, row_counts, nonempty)
             result.plan = plan
             result.warnings += plan.warnings
@@ -153,7 +153,7 @@ def _sync_database(engine: Engine, settings: Settings, metadatas, reporter: Repo
             if settings.mode == "apply":
                 from .history import History
 
-                history = History(engine, settings.history_table)
+                history = History(engine, settings.history_table, bound=lambda c: dialect.bound_locks(c, settings.lock_timeout, settings.statement_timeout))
                 if settings.history_table:
                     history.start(settings.mode)
                     if history.problem:
@@ -165,7 +165,7 @@ def _sync_database(engine: Engine, settings: Settings, metadatas, reporter: Repo
                     if renew_lock is not None:
                         renew_lock()  # a lease (behind a pooler) must outlive a long run
 
-                options = ApplyOptions(settings.lock_timeout, settings.statement_timeout, settings.lock_attempts)
+                options = ApplyOptions(settings.lock_timeout, settings.statement_timeout, settings.lock_attempts, behind_pooler=pooled)
                 try:
                     result.results = apply_plan(engine, dialect, plan, policy, options, on_result=on_result)
                     for r in result.results:
@@ -183,6 +183,40 @@ def _sync_database(engine: Engine, settings: Settings, metadatas, reporter: Repo
                 result.verification = verify([], [], actual, settings.critical_columns)
             for warning in result.warnings:
                 reporter.warning(warning)
+
+
+# Tables up to this many rows (by the planner's estimate) get an exact count in the report;
+# bigger ones show the estimate: a count(*) there would scan the table for a number only.
+EXACT_COUNT_ROWS = 100_000
+
+
+def _table_facts(
+    conn: Connection, dialect: Dialect, changes: list[Change], actual: Snapshot, settings: Settings
+) -> tuple[dict[TableKey, int], set[TableKey]]:
+    """Row counts for the report, and which tables hold rows (where an index is built
+    online), each query under the lock and statement time-outs: behind another session's
+    lock, the report falls back to the planner's estimates and every probed table is taken
+    to hold rows (the safe side), instead of the run waiting for the lock."""
+    def small(key: TableKey) -> bool:
+        table = actual.tables.get(key)
+        return table is None or table.row_estimate is None or table.row_estimate <= EXACT_COUNT_ROWS
+
+    to_count, to_probe = {k for k in tables_to_count(changes) if small(k)}, tables_to_probe(changes)
+    counts: dict[TableKey, int] = {}
+    nonempty = set(to_probe)
+    for what in ("count", "probe"):
+        if not (to_count if what == "count" else to_probe):
+            continue
+        try:
+            dialect.bound_locks(conn, settings.lock_timeout, settings.statement_timeout)
+            if what == "count":
+                counts = dialect.count_rows(conn, to_count)
+            else:
+                nonempty = dialect.nonempty_tables(conn, to_probe)
+            conn.commit()
+        except sa.exc.DBAPIError:
+            conn.rollback()  # locked (or too slow): estimates in the report, indexes built online
+    return counts, nonempty
 
 
 def _retry_lock_timeouts(read: Callable[[], _T], settings: Settings, reporter: Reporter) -> _T:

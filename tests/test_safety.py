@@ -341,5 +341,17 @@ def test_behind_a_transaction_mode_pooler_a_lease_replaces_the_advisory_lock(app
     assert len(per_step) == TABLES * 2 + 3 and all(count == 1 for _, count in per_step), per_step
     assert leases == 0  # every run released its lease
     assert all_rows(pg_engine) == before
+    # No time-out of ours stayed on a pooled server connection (the app's queries would
+    # run with it): each of the pool's five, held at once, has the server's defaults.
+    pooled_engine = sa.create_engine(pooled, poolclass=sa.pool.NullPool)
+    held = [pooled_engine.connect() for _ in range(5)]
+    try:
+        settings = {tuple(c.exec_driver_sql("SELECT current_setting('lock_timeout'), current_setting('statement_timeout')").one()) for c in held}
+    finally:
+        for c in held:
+            c.rollback()
+            c.close()
+        pooled_engine.dispose()
+    assert settings == {("0", "0")}, settings
     code, out = remaining_drift(pg_url, models)
     assert code == 0 and "pooler" not in out  # a direct connection keeps the advisory lock
