@@ -162,6 +162,7 @@ def _timed(conn: sa.Connection, step: Step, cancel_after: float | None = None) -
         watchdog = None
         if cancel_after is not None:
             driver_connection = conn.connection.driver_connection
+            assert driver_connection is not None  # a live connection: it just ran a statement
             watchdog = threading.Timer(cancel_after, driver_connection.cancel)  # psycopg2 and psycopg both have cancel()
             watchdog.daemon = True
             watchdog.start()

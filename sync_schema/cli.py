@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from . import __version__
 from .config import FORMATS, MODES, resolve_settings
 from .database import create_engine, open_connection, parse_url, redact, scrub
+from .deadline import exit_when_done, watchdog
 from .errors import DatabaseError, SyncError
 from .plan import ALLOW_CLASSES
 from .report import Reporter
@@ -59,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--history-table", metavar="NAME", help="audit trail table (default sync_schema_history; 'off' disables)")
     parser.add_argument("--statement-timeout", metavar="SECONDS", help="longest run of one statement (default 120)")
     parser.add_argument("--run-lock-wait", metavar="SECONDS", help="wait this long for another sync-schema run (default 60)")
+    parser.add_argument("--models-import-timeout", metavar="SECONDS", help="give up on a models module that has not imported after this long (default 60)")
+    parser.add_argument("--deadline", metavar="SECONDS", help="end the whole run after this long, whatever it waits for (default 900)")
     parser.add_argument("--format", choices=FORMATS, help="text (default, for build logs), json or markdown; the log then goes to stderr")
     parser.add_argument("--sql", dest="sql_file", metavar="FILE", help="write the whole SQL script (applied and review parts, with hazards) to FILE")
     parser.add_argument("-v", "--verbose", action="store_true", help="more detail")
@@ -94,7 +97,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1 if strict else 0
     if settings.format != "text":
         reporter = Reporter(stream=sys.stderr, verbose=settings.verbose)  # stdout carries the document
-    result = sync(settings, reporter)
+    on_error = 1 if settings.strict or settings.mode == "check" else 0
+    with watchdog(settings.deadline, lambda: f"the run did not finish within {settings.deadline:g} s (a server or proxy that stopped "
+                  "answering?); its open transactions are rolled back by the server", on_error, reporter.stream):
+        result = sync(settings, reporter)
     if settings.format == "text" and not settings.sql_file:
         return result.exit_code
     from .formats import to_json, to_markdown, to_sql_script  # only when asked for: start-up counts on every deploy
@@ -114,7 +120,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def entrypoint() -> None:
-    raise SystemExit(main())
+    code = main()
+    exit_when_done(code)  # a thread the app's models started must not keep the deploy step running
+    raise SystemExit(code)
 
 
 def history_main(argv: list[str]) -> int:

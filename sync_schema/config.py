@@ -45,6 +45,8 @@ class Settings:
     statement_timeout: float = 120.0
     lock_attempts: int = 3  # tries per table when its lock cannot be had in time
     run_lock_wait: float = 60.0  # how long to wait for another run of sync-schema to finish
+    models_import_timeout: float = 60.0  # a models module that blocks on import ends the run after this long
+    deadline: float = 900.0  # the whole run, whatever happens (a server that stops answering, say)
     allow: list[str] = field(default_factory=list)
     relax_not_null: bool = True
     history_table: str = "sync_schema_history"  # "off" disables the audit trail
@@ -151,6 +153,8 @@ SETTINGS = (
     Setting("lock_timeout", "SYNC_SCHEMA_LOCK_TIMEOUT", parse_seconds),
     Setting("statement_timeout", "SYNC_SCHEMA_STATEMENT_TIMEOUT", parse_seconds),
     Setting("run_lock_wait", "SYNC_SCHEMA_RUN_LOCK_WAIT", parse_seconds),
+    Setting("models_import_timeout", "SYNC_SCHEMA_MODELS_IMPORT_TIMEOUT", parse_seconds),
+    Setting("deadline", "SYNC_SCHEMA_DEADLINE", parse_seconds),
     Setting("lock_attempts", "SYNC_SCHEMA_LOCK_ATTEMPTS", lambda text: parse_count(text, "lock attempts")),
     Setting("allow", "SYNC_SCHEMA_ALLOW", lambda text: parse_allow(split_list(text))),
     Setting("relax_not_null", "SYNC_SCHEMA_RELAX_NOT_NULL", parse_bool),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import math
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -107,14 +108,37 @@ def create_engine(url: URL, connect_timeout: float) -> Engine:
     connect_args: dict[str, object] = {}
     backend = url.get_backend_name()
     if backend == "postgresql":
-        connect_args["connect_timeout"] = max(1, round(connect_timeout))
+        connect_args["connect_timeout"] = max(1, math.ceil(connect_timeout))
         connect_args["application_name"] = "sync-schema"
+        connect_args.update(_dead_peer_detection(url.get_driver_name()))
     elif backend == "sqlite":
         connect_args["timeout"] = connect_timeout
     engine = sa.create_engine(url, poolclass=NullPool, connect_args=connect_args)
     if backend == "sqlite":
         _make_sqlite_ddl_transactional(engine)
     return engine
+
+
+def _dead_peer_detection(driver: str) -> dict[str, object]:
+    """libpq options that notice a server gone silent (a dead host, a dropped route):
+    TCP keepalives after 10 s idle, and tcp_user_timeout for data never acknowledged.
+    Only a proxy that keeps the connection open while forwarding nothing escapes them:
+    the run's deadline (deadline.py) covers that."""
+    options: dict[str, object] = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3}
+    try:
+        if driver == "psycopg2":
+            import psycopg2.extensions
+
+            libpq = psycopg2.extensions.libpq_version()
+        else:
+            import psycopg
+
+            libpq = psycopg.pq.version()
+    except Exception:  # noqa: BLE001 - a driver we cannot ask: keepalives only
+        libpq = 0
+    if libpq >= 120000:  # tcp_user_timeout is known to libpq 12 and later
+        options["tcp_user_timeout"] = 30_000
+    return options
 
 
 def _make_sqlite_ddl_transactional(engine: Engine) -> None:

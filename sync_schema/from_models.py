@@ -9,7 +9,7 @@ import logging
 import sys
 from collections.abc import Iterable
 from dataclasses import replace
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.schema import AddConstraint, CreateIndex
@@ -20,7 +20,18 @@ from sqlalchemy.sql.schema import DefaultClause
 
 from .dialects import Dialect
 from .signature import table_signature
-from .snapshot import CheckConstraint, Column, EnumType, Expression, ForeignKey, Index, Snapshot, Table, UniqueConstraint, index_element_options
+from .snapshot import (
+    CheckConstraint,
+    Column,
+    EnumType,
+    Expression,
+    ForeignKey,
+    Index,
+    Snapshot,
+    Table,
+    UniqueConstraint,
+    index_element_options,
+)
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +97,8 @@ class _ModelsCompiler:
         self.dialect = dialect
         self.warnings = warnings
         self.enums: dict[tuple[str, str], EnumType] = {}
-        self._ddl = dialect.render_dialect.ddl_compiler(dialect.render_dialect, None)
-        self._types: dict[object, tuple[str, str | None, object]] = {}  # see _type_facts
+        self._ddl = dialect.render_dialect.ddl_compiler(dialect.render_dialect, None)  # type: ignore[arg-type]  # for its helpers only: no statement
+        self._types: dict[object, tuple[str, str | None, str]] = {}  # see _type_facts
         self._defaults: dict[object, tuple[str, bool, object]] = {}  # see _default_facts
         self._literals: dict[object, str | None] = {}
         self._type_keys, self._default_keys, self._numbering_defaults = dialect.type_keys, dialect.default_keys, dialect.numbering_defaults
@@ -280,7 +291,7 @@ class _ModelsCompiler:
         if given is None:
             keys = sa_index.expressions
             if all(type(expr) is sa.Column for expr in keys):  # the usual index: plain columns, no options
-                return _new_tuple(Index, (self.name(sa_index, sa_table), tuple([c.name for c in keys]), bool(sa_index.unique), None, None, True, (), ()))
+                return _new_tuple(Index, (self.name(sa_index, sa_table), tuple([c.name for c in keys]), bool(sa_index.unique), None, None, True, (), ()))  # type: ignore[union-attr]  # all Columns
         options = given[dialect.name]._non_defaults if given is not None and dialect.name in given else {}
         ops = (options.get("ops") or {}) if dialect.name == "postgresql" else {}
         expressions, element_options = [], []
@@ -350,8 +361,9 @@ class _ModelsCompiler:
         python_default, is_callable = None, False
         column_default = sa_column.default
         if column_default is not None and not isinstance(column_default, sa.Sequence):
-            if getattr(column_default, "is_scalar", False) and isinstance(column_default.arg, _SCALAR_DEFAULT_TYPES):
-                python_default = self._python_default_sql(column_default.arg, type_, key)
+            value = getattr(column_default, "arg", None)  # a ScalarElementColumnDefault's; callables have one too
+            if getattr(column_default, "is_scalar", False) and isinstance(value, _SCALAR_DEFAULT_TYPES):
+                python_default = self._python_default_sql(value, type_, key)
             else:
                 is_callable = True
         name, nullable = sa_column.name, bool(sa_column.nullable)
@@ -370,7 +382,7 @@ class _ModelsCompiler:
         entry = (name, type_key, nullable, numbered, default_key, None if generated is None else self._expression_keys[generated], comment, collation)
         return column, entry
 
-    def _type_facts(self, type_: sa.types.TypeEngine, key: object | None) -> tuple[str, str | None, object]:  # type: ignore[type-arg]
+    def _type_facts(self, type_: sa.types.TypeEngine, key: object | None) -> tuple[str, str | None, str]:  # type: ignore[type-arg]
         """(type as create_all() renders it, its collation, its key in signatures), kept
         under `key`. The enum type it is or holds is collected here: an equal key is an
         equal enum."""
@@ -401,7 +413,7 @@ class _ModelsCompiler:
             self._literals[key] = _literal(value, type_, self.dialect)
         return self._literals[key]
 
-    def _default_facts(self, arg: object) -> tuple[str, bool, object]:
+    def _default_facts(self, arg: Any) -> tuple[str, bool, object]:
         """(server default as create_all() renders it, whether it numbers rows, its key in
         signatures), kept where its rendering depends on the argument alone (column()
         looks it up first)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import sys
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from .deadline import exits_raise
 from .errors import ModelsError
 
 
@@ -20,7 +22,7 @@ class LoadedModels:
     sources: tuple[str, ...]  # where each MetaData was found, for the log
 
 
-def load_models(spec: str | None) -> LoadedModels:
+def load_models(spec: str | None, stdout_to_stderr: bool = False) -> LoadedModels:
     """Import `pkg.mod` or `pkg.mod:attr` and return every MetaData it holds; several,
     comma separated (`app.models.core, app.models.registry`), are each imported: models
     split over modules that share one Base exist only once every module is imported.
@@ -28,14 +30,19 @@ def load_models(spec: str | None) -> LoadedModels:
     The attribute (or, without one, each module global) may be a MetaData, a declarative
     Base (2.0 DeclarativeBase or legacy declarative_base()), a Flask-SQLAlchemy `db` or
     SQLModel's `SQLModel`: all of them expose `.metadata`.
+
+    `stdout_to_stderr`: what the modules print at import goes to stderr (stdout then
+    carries a JSON or Markdown document alone). os._exit() at import is reported as a
+    problem of the models instead of ending the process without a word.
     """
     specs = [part.strip() for part in (spec or "").split(",") if part.strip()]
     if not specs:
         raise ModelsError("no models configured", "pass --models pkg.module (or pkg.module:Base) or set SYNC_SCHEMA_MODELS")
     found: dict[int, tuple[sa.MetaData, str]] = {}
-    for one in specs:
-        for metadata, source in _load_one(one):
-            found.setdefault(id(metadata), (metadata, source))
+    with exits_raise(), contextlib.redirect_stdout(sys.stderr) if stdout_to_stderr else contextlib.nullcontext():
+        for one in specs:
+            for metadata, source in _load_one(one):
+                found.setdefault(id(metadata), (metadata, source))
     joined = ", ".join(specs)
     if not any(md.tables for md, _ in found.values()):
         raise ModelsError(f"the metadata in {joined!r} has no tables", "import the modules that define your models in it")

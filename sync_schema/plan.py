@@ -503,13 +503,13 @@ class _Planner:
         if desired.nullable:
             # NOT NULL in the database only. Relaxing keeps every row; without a
             # default, the models' INSERTs that omit the column would fail.
-            sql = self.dialect.drop_not_null_sql(table, desired.name)
+            drop_sql = self.dialect.drop_not_null_sql(table, desired.name)
             breaks_inserts = actual.default is None and not actual.autoincrement
             self.add(
                 Step(
                     f"drop NOT NULL on {self.name(change)} (nullable in the models"
                     + ("; INSERTs that omit it fail)" if breaks_inserts else ")"),
-                    [sql] if sql else [], (change,), table.key,
+                    [drop_sql] if drop_sql else [], (change,), table.key,
                     requires=RELAX_NOT_NULL,
                 )
             )
@@ -639,7 +639,7 @@ def _referenced_first(changes: list[Change]) -> list[Change]:
     than Python's recursion limit.)"""
     by_key = {(c.schema, c.table): c for c in changes}
     refs = {
-        key: [ref for fk in change.desired.foreign_keys if (ref := (fk.ref_schema, fk.ref_table)) in by_key and ref != key]  # type: ignore[union-attr,attr-defined]
+        key: [target for fk in change.desired.foreign_keys if (target := (fk.ref_schema, fk.ref_table)) in by_key and target != key]  # type: ignore[union-attr,attr-defined]
         for key, change in by_key.items()
     }
     ordered: list[Change] = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -15,6 +15,7 @@ from . import __version__
 from .apply import ApplyOptions, StepResult, apply_plan
 from .config import ALWAYS_EXCLUDED, Settings
 from .database import catalog_lock_error, create_engine, is_lock_timeout, open_connection, parse_url, redact, scrub
+from .deadline import watchdog
 from .dialects import Dialect, dialect_for
 from .diff import Change, Kind, diff_snapshots
 from .errors import SyncError, describe_unexpected
@@ -80,7 +81,11 @@ def sync(settings: Settings, reporter: Reporter) -> RunResult:
         url = parse_url(settings.database_url, settings.database_url_source)
         result.database = redact(url)
         reporter.info(f"{__version__}, mode {settings.mode}, database {result.database}")
-        models = load_models(settings.models)
+        on_error = 1 if settings.strict or settings.mode == "check" else 0
+        with watchdog(settings.models_import_timeout, lambda: f"importing the models ({settings.models}) did not finish within "
+                      f"{settings.models_import_timeout:g} s: a models module must not connect, prompt or wait when imported "
+                      "(raise --models-import-timeout if it is only slow)", on_error, reporter.stream):
+            models = load_models(settings.models, stdout_to_stderr=settings.format != "text")
         table_count = sum(len(md.tables) for md in models.metadatas)
         reporter.info(f"models {models.spec}: {table_count} tables from {', '.join(models.sources)}")
         if len(models.metadatas) > 1:
@@ -122,6 +127,7 @@ def _sync_database(engine: Engine, settings: Settings, metadatas, reporter: Repo
         result.dialect = dialect
         schemas = set(settings.schemas) or model_schemas(metadatas, dialect)
         pooled = False
+        lock: AbstractContextManager[Callable[[], None] | None]
         if settings.mode == "apply":
             from .locking import run_lock  # apply mode only: --check stays light
 

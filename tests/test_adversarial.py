@@ -373,3 +373,118 @@ def test_report_counts_and_history_never_wait_out_a_lock(app_dir: Path, pg_url: 
     finally:
         holder.rollback()
         holder.close()
+
+
+def _process(app_dir: Path, *args: str, timeout: float = 60) -> tuple[int, str, float]:
+    """`python -m sync_schema ARGS` in a process of its own: (exit code, output, seconds)."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SYNC_SCHEMA_") and k != "DATABASE_URL"}
+    env["NO_COLOR"] = "1"
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "sync_schema", *args], cwd=app_dir, env=env, capture_output=True, text=True, timeout=timeout)
+    return done.returncode, done.stdout + done.stderr, time.monotonic() - started
+
+
+class _StallingProxy:
+    """A TCP proxy to the server that stops passing the server's answers on once the
+    client sends `marker` (a server gone silent mid-run), keeping both sockets open."""
+
+    def __init__(self, port: int, marker: bytes) -> None:
+        import socket
+        import threading
+
+        self.target, self.marker, self.stalled = port, marker, threading.Event()
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.sockets: list[socket.socket] = [self.listener]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        import socket
+        import threading
+
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(("127.0.0.1", self.target))
+            self.sockets += [client, server]
+            threading.Thread(target=self._pump, args=(client, server, True), daemon=True).start()
+            threading.Thread(target=self._pump, args=(server, client, False), daemon=True).start()
+
+    def _pump(self, source: object, sink: object, from_client: bool) -> None:
+        while True:
+            try:
+                data = source.recv(65536)  # type: ignore[attr-defined]
+            except OSError:
+                return
+            if not data:
+                return
+            if from_client and self.marker in data:
+                self.stalled.set()
+            if not from_client and self.stalled.is_set():
+                continue  # swallowed: the client waits for an answer that never comes
+            try:
+                sink.sendall(data)  # type: ignore[attr-defined]
+            except OSError:
+                return
+
+    def close(self) -> None:
+        for s in self.sockets:
+            s.close()
+
+
+def test_a_server_that_goes_silent_mid_run_cannot_hang_the_deploy(app_dir: Path, pg_url: str) -> None:
+    """The proxy stops answering once the catalog read begins: no server-side time-out
+    can fire (the server's answers are lost), the TCP connection stays up; the run's
+    deadline ends the process with one line."""
+    proxy = _StallingProxy(sa.make_url(pg_url).port or 5432, b"Server facts")
+    try:
+        url = sa.make_url(pg_url).set(port=proxy.port).render_as_string(hide_password=False)
+        models = write_models(app_dir, USERS_MODELS)
+        code, out, seconds = _process(app_dir, "--database-url", url, "--models", models, "--deadline", "3")
+        assert proxy.stalled.is_set(), out
+        assert code == 0 and seconds < 20 and "did not finish within 3 s" in out, (seconds, out)
+        code, out, seconds = _process(app_dir, "--database-url", url, "--models", models, "--deadline", "3", "--strict")
+        assert code == 1 and "did not finish within 3 s" in out, out
+    finally:
+        proxy.close()
+
+
+def test_a_models_module_that_blocks_on_import_is_bounded(app_dir: Path, sqlite_url: str) -> None:
+    (app_dir / "blocking_models.py").write_text("import time\ntime.sleep(3600)\n")
+    code, out, seconds = _process(app_dir, "--database-url", sqlite_url, "--models", "blocking_models", "--models-import-timeout", "2")
+    assert code == 0 and seconds < 20, (seconds, out)
+    assert "importing the models (blocking_models) did not finish within 2 s" in out, out
+
+
+def test_a_thread_left_by_the_models_does_not_keep_the_deploy_running(app_dir: Path, sqlite_url: str) -> None:
+    (app_dir / "threaded_models.py").write_text(USERS_MODELS + "import threading, time\nthreading.Thread(target=time.sleep, args=(3600,)).start()\n")
+    code, out, seconds = _process(app_dir, "--database-url", sqlite_url, "--models", "threaded_models")
+    assert code == 0 and seconds < 30 and "create table users" in out, (seconds, out)
+
+
+def test_os_exit_in_the_models_is_reported_with_a_summary(app_dir: Path, sqlite_url: str) -> None:
+    (app_dir / "exiting_models.py").write_text("import os\nos._exit(3)\n")
+    code, out, _ = _process(app_dir, "--database-url", sqlite_url, "--models", "exiting_models")
+    assert code == 0 and "ERROR" in out and "os._exit(3)" in out and "sync-schema summary" in out, out
+
+
+def test_what_the_models_print_stays_out_of_the_json_document(app_dir: Path, sqlite_url: str) -> None:
+    import json
+
+    (app_dir / "chatty_models.py").write_text("print('hello from the models')\n" + USERS_MODELS)
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SYNC_SCHEMA_") and k != "DATABASE_URL"}
+    done = subprocess.run([sys.executable, "-m", "sync_schema", "--database-url", sqlite_url, "--models", "chatty_models", "--format", "json"],
+                          cwd=app_dir, env=env, capture_output=True, text=True, timeout=60)
+    assert json.loads(done.stdout)["summary"], done.stdout
+    assert "hello from the models" in done.stderr

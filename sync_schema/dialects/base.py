@@ -101,7 +101,7 @@ class Dialect:
         kept = self.__dict__.get("_render_dialect")
         if kept is not None and kept[0] == version:
             return kept[1]  # type: ignore[no-any-return]
-        render = type(self.sa_dialect)(paramstyle="named")
+        render = type(self.sa_dialect)(paramstyle="named")  # type: ignore[call-arg]  # every concrete dialect takes it
         for name, value in vars(self.sa_dialect).items():
             if name not in _PARAMSTYLE_FACTS and isinstance(value, bool | int | str | tuple | None):
                 setattr(render, name, value)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from functools import cache
 from importlib.resources import files
@@ -628,10 +628,10 @@ def _short_name(name: str) -> str:
 
 def _read_columns(
     rows: Sequence[Sequence],  # type: ignore[type-arg]
-    type_keys: dict[str, str],
-    default_keys: dict[str | None, str | None],
-    numbering_defaults: dict[str | None, bool],
-    expression_keys: dict[str | None, str | None],
+    type_keys: Mapping[str | None, str],
+    default_keys: Mapping[str | None, str | None],
+    numbering_defaults: Mapping[str | None, bool],
+    expression_keys: Mapping[str | None, str | None],
 ) -> _ColumnsRead:
     """Columns by table, their signature entries (see signature.table_signature), column
     names by attribute number (to name constraint and index keys) and row estimates, from
@@ -641,7 +641,8 @@ def _read_columns(
     generated __new__ fills its defaults in Python)."""
     read = _ColumnsRead({}, {}, {}, {})
     current_schema = current_table = None
-    append = add_entry = [].append
+    append: Callable[[Column], None] = list[Column]().append  # replaced at the first row
+    add_entry: Callable[[tuple[object, ...]], None] = list[tuple[object, ...]]().append
     names: dict[int, str] = {}
     for schema, table, estimate, name, attnum, type_, not_null, default, identity, generated, collation in rows:
         if table != current_table or schema != current_schema:
@@ -697,7 +698,7 @@ def _fetch_tuples(conn: Connection, statement: sa.TextClause, params: dict[str, 
     and the rows are only ever unpacked by position."""
     result = conn.execute(statement, params)
     try:
-        return result.cursor.fetchall()  # type: ignore[no-any-return]
+        return result.cursor.fetchall()  # type: ignore[return-value]  # a DB-API cursor: tuples
     finally:
         result.close()
 
