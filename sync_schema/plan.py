@@ -78,6 +78,24 @@ def tables_to_probe(changes: list[Change]) -> set[TableKey]:
     }
 
 
+def addition_definitions(changes: list[Change], dialect: Dialect) -> dict[tuple[TableKey, str], tuple[str, str]]:
+    """For each column to add to an existing table: its definition as ADD COLUMN would
+    give it (the planned default, nullable), and without the default, to ask the server
+    which of them rewrite a table with rows (Dialect.rewriting_additions)."""
+    definitions = {}
+    for change in changes:
+        column = change.desired
+        if change.kind is not Kind.MISSING_COLUMN or not isinstance(column, Column) or column.generated is not None or change.table is None:
+            continue
+        probe = column._replace(name="c")
+        default = column.default if column.default is not None else column.python_default
+        definitions[((change.schema, change.table), column.name)] = (  # without the name ("c "): the dialect names each
+            dialect.column_sql(probe, force_nullable=True, default=default)[2:],
+            dialect.column_sql(probe, force_nullable=True, default=None)[2:],  # an identity stays: it cannot be attached later to rows
+        )
+    return definitions
+
+
 def plan_changes(
     changes: list[Change],
     desired: Snapshot,
@@ -85,22 +103,28 @@ def plan_changes(
     dialect: Dialect,
     row_counts: dict[TableKey, int] | None = None,
     nonempty: set[TableKey] | None = None,
+    rewrites: dict[tuple[TableKey, str], str] | None = None,
 ) -> Plan:
     """`row_counts`: exact counts for the report; `nonempty`: tables known to hold rows
-    (their indexes are built online). Both come from the live database, see run.py."""
-    planner = _Planner(desired, actual, dialect, row_counts or {}, nonempty or set())
+    (their indexes are built online); `rewrites`: columns whose ADD COLUMN rewrites a
+    table with rows, "default" where only their default does, "column" where the column
+    itself does (an identity, a domain with a CHECK), "unknown" where the server could not
+    say (judged by the default's spelling then). All from the live database, see run.py."""
+    planner = _Planner(desired, actual, dialect, row_counts or {}, nonempty or set(), rewrites)
     return planner.plan(changes)
 
 
 class _Planner:
     def __init__(
-        self, desired: Snapshot, actual: Snapshot, dialect: Dialect, row_counts: dict[TableKey, int], nonempty: set[TableKey]
+        self, desired: Snapshot, actual: Snapshot, dialect: Dialect, row_counts: dict[TableKey, int], nonempty: set[TableKey],
+        rewrites: dict[tuple[TableKey, str], str] | None = None,
     ) -> None:
         self.desired = desired
         self.actual = actual
         self.dialect = dialect
         self.row_counts = row_counts
         self.nonempty = nonempty
+        self.rewrites = rewrites  # None: the server was not asked
         self.plan_ = Plan()
         self.renamed_tables: dict[TableKey, TableKey] = {}  # new key -> old key
         self.new_unique_keys: set[tuple[TableKey, frozenset[str]]] = set()  # made unasked in this run, before the new tables
@@ -327,6 +351,7 @@ class _Planner:
         its own, for review: it rewrites the table); the names of the columns added,
         without a default, in that step."""
         columns: list[tuple[Column, str | None]] = []
+        added: list[Change] = []  # the changes this step resolves (not those given steps of their own)
         later_defaults: list[str] = []
         without_default: set[str] = set()
         for change in changes:
@@ -338,9 +363,14 @@ class _Planner:
                     self._add_generated_column(table, change)
                 else:
                     columns.append((column, None))
+                    added.append(change)
                 continue
             default = column.default if column.default is not None else column.python_default
-            if default is not None and not self.dialect.can_add_column_with_default(default):
+            rewrite = self._rewrite(table, column, default)
+            if rewrite == "column":  # an identity or a domain with a CHECK: no online way to add it
+                self._add_rewriting_column(table, change, default)
+                continue
+            if rewrite == "default":
                 # A volatile default in ADD COLUMN rewrites the whole table under an ACCESS
                 # EXCLUSIVE lock (PostgreSQL), or is refused (SQLite). Add the column bare;
                 # set the default afterwards, for new rows, where the database can.
@@ -368,12 +398,37 @@ class _Planner:
             if default is None:
                 without_default.add(column.name)
             columns.append((column, default))
+            added.append(change)
         if not columns:
             return set()
         names = ", ".join(c.name for c, _ in columns)
         self.add(Step(f"add column{'s' if len(columns) > 1 else ''} {qualified(table.schema, table.name, self.desired.default_schema)}: {names}",
-                      self.dialect.add_columns_sql(table, columns) + later_defaults, tuple(changes), table.key))
+                      self.dialect.add_columns_sql(table, columns) + later_defaults, tuple(added), table.key))
         return without_default
+
+    def _rewrite(self, table: Table, column: Column, default: str | None) -> str | None:
+        """What of ADD COLUMN would rewrite this table: "column", "default" or None."""
+        asked = self.rewrites.get((table.key, column.name)) if self.rewrites is not None else "unknown"
+        if asked != "unknown":  # the server's answer (None: no rewrite)
+            return asked if table.key in self.nonempty else None  # no rows, nothing to rewrite
+        if default is not None and not self.dialect.can_add_column_with_default(default):
+            return "default"  # by its spelling: the server could not be asked
+        return None
+
+    def _add_rewriting_column(self, table: Table, change: Change, default: str | None) -> None:
+        column = change.desired
+        assert isinstance(column, Column)
+        if default is None and not column.autoincrement:
+            column = column._replace(nullable=True)  # existing rows get no value
+        what = "an identity" if column.autoincrement and column.autoincrement.startswith("identity") else "its type (a domain with a CHECK?)"
+        self.add(
+            Step(
+                f"add column {self.name(change)} (rewrites the table: {what})",
+                self.dialect.add_columns_sql(table, [(column, default)]),
+                (change,), table.key, requires="rewrite",
+                hazards=(f"rewrites the table under an ACCESS EXCLUSIVE lock, reads and writes waiting ({self.rows(self.actual_table(table.key))})",),
+            )
+        )
 
     def _add_generated_column(self, table: Table, change: Change) -> None:
         column = change.desired

@@ -20,7 +20,7 @@ from .dialects import Dialect, dialect_for
 from .diff import Change, Kind, diff_snapshots
 from .errors import SyncError, describe_unexpected
 from .models import load_models
-from .plan import Plan, Policy, plan_changes, tables_to_count, tables_to_probe
+from .plan import Plan, Policy, addition_definitions, plan_changes, tables_to_count, tables_to_probe
 from .read import read_and_diff
 from .report import Reporter
 from .snapshot import Snapshot, TableKey
@@ -148,8 +148,8 @@ def _sync_database(engine: Engine, settings: Settings, metadatas, reporter: Repo
                 f"({dialect.queries_per_inspect} catalog queries, {time.monotonic() - began:.2f} s)"
             )
             result.tables_analyzed = len(desired.tables)
-            row_counts, nonempty = _table_facts(conn, dialect, result.changes, actual, settings)
-            plan = plan_changes(result.changes, desired, actual, dialect, row_counts, nonempty)
+            row_counts, nonempty, rewrites = _table_facts(conn, dialect, result.changes, actual, settings)
+            plan = plan_changes(result.changes, desired, actual, dialect, row_counts, nonempty, rewrites)
             result.plan = plan
             result.warnings += plan.warnings
             policy = Policy(frozenset(settings.allow), settings.relax_not_null)
@@ -198,16 +198,19 @@ EXACT_COUNT_ROWS = 100_000
 
 def _table_facts(
     conn: Connection, dialect: Dialect, changes: list[Change], actual: Snapshot, settings: Settings
-) -> tuple[dict[TableKey, int], set[TableKey]]:
-    """Row counts for the report, and which tables hold rows (where an index is built
-    online), each query under the lock and statement time-outs: behind another session's
-    lock, the report falls back to the planner's estimates and every probed table is taken
-    to hold rows (the safe side), instead of the run waiting for the lock."""
+) -> tuple[dict[TableKey, int], set[TableKey], dict[tuple[TableKey, str], str]]:
+    """Row counts for the report, which tables hold rows (where an index is built online
+    and a rewrite matters), and which columns' ADD COLUMN would rewrite a table with rows
+    (see plan_changes), each query under the lock and statement time-outs: behind another
+    session's lock, the report falls back to the planner's estimates and every probed
+    table is taken to hold rows (the safe side), instead of the run waiting for the lock."""
     def small(key: TableKey) -> bool:
         table = actual.tables.get(key)
         return table is None or table.row_estimate is None or table.row_estimate <= EXACT_COUNT_ROWS
 
-    to_count, to_probe = {k for k in tables_to_count(changes) if small(k)}, tables_to_probe(changes)
+    rewrites = _rewriting_additions(conn, dialect, changes)
+    to_count = {k for k in tables_to_count(changes) if small(k)}
+    to_probe = tables_to_probe(changes) | {key for key, _ in rewrites}
     counts: dict[TableKey, int] = {}
     nonempty = set(to_probe)
     for what in ("count", "probe"):
@@ -222,7 +225,26 @@ def _table_facts(
             conn.commit()
         except sa.exc.DBAPIError:
             conn.rollback()  # locked (or too slow): estimates in the report, indexes built online
-    return counts, nonempty
+    return counts, nonempty, rewrites
+
+
+def _rewriting_additions(conn: Connection, dialect: Dialect, changes: list[Change]) -> dict[tuple[TableKey, str], str]:
+    """The columns whose ADD COLUMN rewrites a table with rows, as the server says:
+    "column", "default", or "unknown" where it could not say (see plan_changes)."""
+    definitions = addition_definitions(changes, dialect)
+    if not definitions:
+        return {}
+    unique = sorted({d for pair in definitions.values() for d in pair})
+    answers = dict(zip(unique, dialect.rewriting_additions(conn, unique), strict=True))
+    rewrites = {}
+    for column, (full, bare) in definitions.items():
+        if answers[full] is None or answers[bare] is None:
+            rewrites[column] = "unknown"
+        elif answers[bare]:
+            rewrites[column] = "column"
+        elif answers[full]:
+            rewrites[column] = "default"
+    return rewrites
 
 
 def _retry_lock_timeouts(read: Callable[[], _T], settings: Settings, reporter: Reporter) -> _T:

@@ -488,3 +488,45 @@ def test_what_the_models_print_stays_out_of_the_json_document(app_dir: Path, sql
                           cwd=app_dir, env=env, capture_output=True, text=True, timeout=60)
     assert json.loads(done.stdout)["summary"], done.stdout
     assert "hello from the models" in done.stderr
+
+
+def test_add_column_never_rewrites_a_table_with_rows_by_default(app_dir: Path, pg_url: str, pg_engine: sa.Engine) -> None:
+    """Whether ADD COLUMN rewrites is the server's answer, not the spelling's: a volatile
+    default that starts with a literal is set for new rows only (no rewrite); an identity
+    and a domain with a CHECK are left for review with the table's size; a constant
+    default goes in with the column. The table keeps its relfilenode and every row."""
+    execute_script(pg_engine, """
+        CREATE DOMAIN positive_int AS integer CHECK (VALUE > 0);
+        CREATE TABLE events (id serial PRIMARY KEY, name text);
+        INSERT INTO events (name) SELECT 'e' || g FROM generate_series(1, 500) g
+    """)
+    with pg_engine.connect() as conn:
+        before = conn.exec_driver_sql("SELECT pg_relation_filenode('events')").scalar()
+    models = write_models(app_dir, """
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg
+metadata = sa.MetaData()
+class PositiveInt(sa.types.UserDefinedType):
+    cache_ok = True
+    def get_col_spec(self, **kw):
+        return "positive_int"
+events = sa.Table("events", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.Text),
+    sa.Column("token", sa.Text, server_default=sa.text("'u-' || gen_random_uuid()::text")),
+    sa.Column("stamp", sa.Text, server_default=sa.text("'t' || timeofday()")),
+    sa.Column("seq", sa.BigInteger, sa.Identity()),
+    sa.Column("score", PositiveInt()),
+    sa.Column("kind", sa.String(10), server_default="click", nullable=False),
+)
+""")
+    code, out = run_sync("--database-url", pg_url, "--models", models)
+    assert code == 0 and "FAILED" not in out, out
+    with pg_engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT pg_relation_filenode('events')").scalar() == before, out
+        assert conn.exec_driver_sql("SELECT count(*), count(token), count(*) FILTER (WHERE kind = 'click') FROM events").one() == (500, 0, 500)
+    assert "add column events.seq (rewrites the table: an identity)" in out and "add column events.score (rewrites the table" in out, out
+    assert "ALTER COLUMN token SET DEFAULT" in out, out
+    with pg_engine.begin() as conn:  # new rows get the volatile defaults
+        conn.exec_driver_sql("INSERT INTO events (name) VALUES ('new')")
+        assert conn.exec_driver_sql("SELECT token LIKE 'u-%%' FROM events WHERE name = 'new'").scalar() is True

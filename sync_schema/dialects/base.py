@@ -128,6 +128,12 @@ class Dialect:
     def read_catalog(self, results: Iterator[Any]) -> Snapshot:
         raise NotImplementedError
 
+    def rewriting_additions(self, conn: Connection, definitions: list[str]) -> list[bool | None]:
+        """For each column definition (all but the name: "TEXT DEFAULT now()::text"),
+        whether ADD COLUMN with it rewrites a table that holds rows (None: not known; the
+        planner then judges by the default's spelling)."""
+        return [None] * len(definitions)
+
     def nonempty_tables(self, conn: Connection, tables: set[tuple[str, str]]) -> set[tuple[str, str]]:
         """Which of these tables hold at least one row, in one query (no scan: LIMIT 1)."""
         if not tables:

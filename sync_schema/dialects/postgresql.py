@@ -295,11 +295,29 @@ class PostgreSQLDialect(Dialect):
         return f"{base}{f'({args})' if args else ''}{zone}{array}"
 
     def can_add_column_with_default(self, default: str) -> bool:
-        # PostgreSQL 11+ stores a non-volatile default in the catalog instead of rewriting
-        # the table. Constants and the transaction's time qualify; any other function call
-        # might be volatile (gen_random_uuid(), clock_timestamp(), nextval()...).
+        # Only where the server could not be asked (rewriting_additions): PostgreSQL 11+
+        # stores a non-volatile default in the catalog instead of rewriting the table.
+        # A constant and the transaction's time qualify; any other function call might be
+        # volatile (gen_random_uuid(), 'u-' || gen_random_uuid()::text, clock_timestamp()).
         key = self.default_key(default) or ""
-        return "(" not in key.replace("now()", "") or key.startswith("'")
+        return "(" not in key.replace("now()", "") or _literal_text(self, default) is not None
+
+    def rewriting_additions(self, conn: Connection, definitions: list[str]) -> list[bool | None]:
+        """The server's own answer: each definition is added to a temporary table of one
+        row, and a new relfilenode means a rewrite (a volatile default, however spelled;
+        an identity; a domain with a CHECK), all in one query, rolled back. A definition
+        the server rejects (a type this run has yet to create) is None."""
+        if not definitions:
+            return []
+        try:
+            run_sql(conn, "CREATE TEMP TABLE sync_schema_rewrite_probe (x integer)")
+            run_sql(conn, "INSERT INTO pg_temp.sync_schema_rewrite_probe VALUES (1)")
+            named = [f"c{i} {definition}" for i, definition in enumerate(definitions)]
+            return _call_for_each(conn, _REWRITE_PROBE_FUNCTION, "sync_schema_rewrites", {"definition": ("text", named)})
+        except sa.exc.DBAPIError:
+            return [None] * len(definitions)  # no TEMP privilege, a read-only standby
+        finally:
+            conn.rollback()
 
     def autoincrement_kind(self, type_key: str) -> str | None:
         return "serial" if type_key in _SERIAL_TYPES else None
@@ -532,6 +550,22 @@ def _dollar_quoted(body: str) -> str:
         n += 1
         tag = f"$sync_schema_{n}$"
     return f"{tag} {body} {tag}"
+
+
+_REWRITE_PROBE_FUNCTION = """
+CREATE OR REPLACE FUNCTION pg_temp.sync_schema_rewrites(definition text) RETURNS boolean
+LANGUAGE plpgsql AS $$
+DECLARE
+    before oid;
+BEGIN
+    SELECT relfilenode INTO before FROM pg_class WHERE oid = 'pg_temp.sync_schema_rewrite_probe'::regclass;
+    EXECUTE 'ALTER TABLE pg_temp.sync_schema_rewrite_probe ADD COLUMN ' || definition;
+    RETURN before <> (SELECT relfilenode FROM pg_class WHERE oid = 'pg_temp.sync_schema_rewrite_probe'::regclass);
+EXCEPTION WHEN others THEN
+    RETURN NULL;
+END
+$$
+"""
 
 
 _CASTABLE_FUNCTION = """
