@@ -119,13 +119,21 @@ def _run_prechecks(engine: Engine, dialect: Dialect, group: list[Step], options:
 
 def _run_group(engine: Engine, dialect: Dialect, group: list[Step], options: ApplyOptions) -> list[StepResult]:
     delay = options.backoff
+    timed_out = False
     for attempt in range(1, options.lock_attempts + 1):
         started = time.monotonic()
         try:
             durations = _execute(engine, dialect, group, options)
         except sa.exc.DBAPIError as exc:
             message = _one_line(exc, engine)
+            _clean_up(engine, dialect, group, options)
+            if timed_out and getattr(exc.orig, "pgcode", None) == "42P07" and any(s.cleanup for s in group):
+                # What the timed-out attempt left (an INVALID index) could not be dropped
+                # either (the lock again): the next run finds and rebuilds it.
+                why = f"lock not available within {options.lock_timeout:g} s; what the attempt left is rebuilt by the next run"
+                return [StepResult(s, "deferred", why, time.monotonic() - started) for s in group]
             if is_lock_timeout(exc):
+                timed_out = True
                 if attempt < options.lock_attempts:
                     time.sleep(delay)
                     delay *= 2
@@ -135,6 +143,21 @@ def _run_group(engine: Engine, dialect: Dialect, group: list[Step], options: App
             return [StepResult(s, "failed", message, time.monotonic() - started) for s in group]
         return [StepResult(s, "applied", None, sum(d), d) for s, d in zip(group, durations, strict=True)]
     raise AssertionError("unreachable")
+
+
+def _clean_up(engine: Engine, dialect: Dialect, group: list[Step], options: ApplyOptions) -> None:
+    """Each step's cleanup after a failure (see Step.cleanup); a cleanup that fails too
+    leaves the leftover to the next run, which finds and rebuilds it."""
+    cleanup = [sql for step in group for sql in step.cleanup]
+    if not cleanup:
+        return
+    try:
+        with engine.begin() as conn:  # in a transaction: SET LOCAL bounds it, behind a pooler too
+            dialect.bound_locks(conn, options.lock_timeout, options.statement_timeout)
+            for sql in cleanup:
+                run_sql(conn, sql)
+    except sa.exc.DBAPIError:
+        pass
 
 
 def _execute(engine: Engine, dialect: Dialect, group: list[Step], options: ApplyOptions) -> list[list[float]]:

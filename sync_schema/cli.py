@@ -208,6 +208,10 @@ def compare_main(argv: list[str]) -> int:
         sys.stdout.write(to_text_table(result, type_key, labels) + "\n")
         sys.stdout.write(f"\n{len(result.changes)} differences ({result.elapsed:.2f} s)\n")
     if settings.sql_file:
-        with open(settings.sql_file, "w", encoding="utf-8") as script:
-            script.write(to_sql_script(result))
+        try:
+            with open(settings.sql_file, "w", encoding="utf-8") as script:
+                script.write(to_sql_script(result))
+        except OSError as exc:
+            reporter.error(f"cannot write the SQL script to {settings.sql_file}: {exc.strerror}")
+            return 1 if args.mode == "check" else 0
     return 1 if args.mode == "check" and result.changes else 0

@@ -181,7 +181,7 @@ def read_config_file(directory: Path) -> dict[str, str]:
         try:
             parser.read(setup_cfg, encoding="utf-8")
         except configparser.Error as exc:
-            raise ConfigError(f"cannot parse {setup_cfg}: {exc.message}", "fix the file's syntax") from None
+            raise ConfigError(f"cannot parse {setup_cfg}: {' '.join(str(exc).split())}", "fix the file's syntax") from None
         if parser.has_section("sync_schema"):
             return {k.replace("-", "_"): v for k, v in parser.items("sync_schema")}
     pyproject = directory / "pyproject.toml"

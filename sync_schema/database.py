@@ -52,7 +52,7 @@ def parse_url(raw: str | None, source: str = "DATABASE_URL") -> URL:
         ) from None
     if url.get_backend_name() == "postgresql" and "+" not in url.drivername:
         url = url.set(drivername=f"postgresql+{_installed_pg_driver()}")
-    if url.get_backend_name() == "postgresql" and not url.database and "dbname" not in url.query:
+    if url.get_backend_name() == "postgresql" and not url.database and not {"dbname", "service"} & set(url.query):
         raise ConfigError(
             f"no database name in the URL in {source}",
             "end it with the database, e.g. postgresql://user:password@host:5432/app (libpq would otherwise pick one by itself)",
@@ -64,6 +64,10 @@ def parse_url(raw: str | None, source: str = "DATABASE_URL") -> URL:
             f"unknown database scheme {scheme}:// in {source}",
             f"use {SUPPORTED}, or install the driver for {scheme}",
         ) from None
+    if url.get_backend_name() not in ("postgresql", "sqlite"):
+        raise ConfigError(
+            f"{url.get_backend_name()}:// in {source} is not supported yet", f"use {SUPPORTED} (MySQL and MariaDB are coming)"
+        )
     return url
 
 
@@ -188,8 +192,10 @@ def describe_connect_error(exc: BaseException, url: URL, connect_timeout: float)
     """Map a driver's connection error to one line that says what to check."""
     original = getattr(exc, "orig", None) or exc
     detail = scrub(str(original).strip().splitlines()[0] if str(original).strip() else "", url)
-    where = f"{url.host or 'localhost'}:{url.port or 5432}" if url.host or url.port else (url.database or "")
+    where = _where(url)
     low = str(original).lower()
+    named = re.search(r'for user "([^"]+)"|role "([^"]+)" does not exist', str(original))
+    user = url.username or url.query.get("user") or (named and (named.group(1) or named.group(2))) or "?"
     if "could not translate host name" in low or "name or service not known" in low:
         return DatabaseError(f"cannot resolve database host {url.host!r}", "check the host in DATABASE_URL")
     if "timeout expired" in low or "timed out" in low:
@@ -204,11 +210,11 @@ def describe_connect_error(exc: BaseException, url: URL, connect_timeout: float)
         )
     if "password authentication failed" in low or "authentication failed" in low:
         return DatabaseError(
-            f"authentication failed for user {url.username!r} at {where}",
+            f"authentication failed for user {user!r} at {where}",
             "check the user and password in DATABASE_URL",
         )
     if "role" in low and "does not exist" in low:
-        return DatabaseError(f"user {url.username!r} does not exist on {where}", "check the user in DATABASE_URL")
+        return DatabaseError(f"user {user!r} does not exist on {where}", "check the user in DATABASE_URL")
     if "does not exist" in low and "database" in low:
         return DatabaseError(f"database {url.database!r} does not exist on {where}", "create it or fix the URL")
     if "unable to open database file" in low:
@@ -216,6 +222,19 @@ def describe_connect_error(exc: BaseException, url: URL, connect_timeout: float)
             f"cannot open SQLite file {url.database!r}", "check that its directory exists and is writable"
         )
     return DatabaseError(f"cannot connect to {where}: {detail}", "check DATABASE_URL")
+
+
+def _where(url: URL) -> str:
+    """The server a URL points at, as a message names it: host:port, else the host or
+    service given as query parameters (libpq's host=, service=), else the database."""
+    if url.host or url.port:
+        return f"{url.host or 'localhost'}:{url.port or 5432}"
+    query = {k: v for k, v in url.query.items() if isinstance(v, str)}
+    if query.get("host"):
+        return f"{query['host']}" + (f":{query['port']}" if query.get("port") else "")
+    if query.get("service"):
+        return f"service {query['service']!r}"
+    return url.database or "the default server"
 
 
 def run_sql(conn: sa.Connection, sql: str) -> sa.CursorResult:  # type: ignore[type-arg]

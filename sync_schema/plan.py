@@ -13,7 +13,19 @@ from dataclasses import dataclass, field
 
 from .dialects import Dialect
 from .diff import Change, Kind
-from .snapshot import CheckConstraint, Column, EnumType, ForeignKey, Index, Snapshot, Table, TableKey, UniqueConstraint, qualified
+from .snapshot import (
+    CheckConstraint,
+    Column,
+    EnumType,
+    Expression,
+    ForeignKey,
+    Index,
+    Snapshot,
+    Table,
+    TableKey,
+    UniqueConstraint,
+    qualified,
+)
 
 # --allow classes: what a user opts in to. Steps with requires=None are always safe.
 ALLOW_CLASSES = ("type-change", "set-not-null", "default-change", "constraint", "rename", "rewrite", "drop")
@@ -40,6 +52,10 @@ class Step:
     # True for a step that runs in a transaction of its own and whose failure holds back
     # nothing else (an index of a new table: the table stays, the index is reported).
     independent: bool = False
+    # Run after the step failed or waited in vain for a lock (in a transaction of its own),
+    # before it is tried again: what an interrupted statement outside a transaction
+    # leaves behind (the INVALID index of a stopped CREATE INDEX CONCURRENTLY).
+    cleanup: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -510,7 +526,19 @@ class _Planner:
         online = table.key in self.nonempty
         sql, transactional, hazards = self.dialect.create_index_steps(table, index, online=online, replace=change.kind is Kind.INVALID_INDEX)
         verb = "rebuild invalid index" if change.kind is Kind.INVALID_INDEX else "create index"
-        self.add(Step(f"{verb} {self.name(change)}", sql, (change,), table.key, hazards=hazards, transactional=transactional))
+        precheck: tuple[str, ...] = ()
+        refusal = ""
+        if index.unique and online:
+            # Duplicates would fail the build (and leave an INVALID index to drop and
+            # rebuild, and fail again, on every deploy): counted first, refused with the count.
+            keys = [e if isinstance(e, Expression) else self.dialect.quote(e) for e in index.expressions]
+            where = " AND ".join([*(f"{k} IS NOT NULL" for k in keys), *([f"({index.where})"] if index.where else [])])
+            target = self.dialect.table_name(table.schema, table.name)
+            precheck = (f"SELECT count(*) FROM (SELECT 1 FROM {target} WHERE {where} GROUP BY {', '.join(keys)} HAVING count(*) > 1) AS duplicates",)
+            refusal = (f"{{count}} values of ({', '.join(index.expressions)}) appear more than once in {self.name(change).rsplit('.', 1)[0]}; "
+                       "deduplicate first: the unique index cannot be built")
+        self.add(Step(f"{verb} {self.name(change)}", sql, (change,), table.key, hazards=hazards, transactional=transactional,
+                      precheck=precheck, refusal=refusal, cleanup=() if transactional else self.dialect.invalid_index_cleanup(table, index)))
 
     def _likely_rename(self, table: Table, change: Change) -> None:
         old = change.actual

@@ -530,3 +530,99 @@ events = sa.Table("events", metadata,
     with pg_engine.begin() as conn:  # new rows get the volatile defaults
         conn.exec_driver_sql("INSERT INTO events (name) VALUES ('new')")
         assert conn.exec_driver_sql("SELECT token LIKE 'u-%%' FROM events WHERE name = 'new'").scalar() is True
+
+
+def test_a_unique_index_over_duplicates_is_refused_with_a_count_not_retried(app_dir: Path, pg_url: str, pg_engine: sa.Engine) -> None:
+    """Counted before the build: no INVALID index is left behind to drop, rescan and fail
+    again on every deploy; the rows stay as they are."""
+    execute_script(pg_engine, """
+        CREATE TABLE accounts (id serial PRIMARY KEY, email varchar(100), tenant integer);
+        INSERT INTO accounts (email, tenant) VALUES ('a@x', 1), ('A@x', 1), ('b@x', 1), (NULL, 1), (NULL, 1)
+    """)
+    models = write_models(app_dir, """
+import sqlalchemy as sa
+metadata = sa.MetaData()
+accounts = sa.Table("accounts", metadata,
+    sa.Column("id", sa.Integer, primary_key=True), sa.Column("email", sa.String(100)), sa.Column("tenant", sa.Integer))
+sa.Index("uq_accounts_lower_email", sa.func.lower(accounts.c.email), unique=True)
+""")
+    for _ in range(2):
+        code, out = run_sync("--database-url", pg_url, "--models", models)
+        assert code == 0 and "refused: 1 values of ((lower" in out and "FAILED" not in out, out
+    with pg_engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM pg_indexes WHERE indexname = 'uq_accounts_lower_email'").scalar() == 0
+    assert len(_rows(pg_engine, "accounts")) == 5
+
+
+def test_a_concurrent_index_build_stopped_by_the_lock_time_out_is_deferred_then_rebuilt(app_dir: Path, pg_url: str, pg_engine: sa.Engine) -> None:
+    """An open writing transaction makes CREATE INDEX CONCURRENTLY wait, and the lock
+    time-out stop it, leaving an INVALID index: the retry does not fail on "already
+    exists"; the step is deferred, and the next run, the writer gone, builds it."""
+    execute_script(pg_engine, "CREATE TABLE orders (id serial PRIMARY KEY, qty integer); INSERT INTO orders (qty) SELECT g FROM generate_series(1, 100) g")
+    models = write_models(app_dir, """
+import sqlalchemy as sa
+metadata = sa.MetaData()
+sa.Table("orders", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("qty", sa.Integer, index=True))
+""")
+    writer = pg_engine.connect()
+    try:
+        writer.exec_driver_sql("INSERT INTO orders (qty) VALUES (0)")  # the transaction stays open
+        code, out = run_sync("--database-url", pg_url, "--models", models, "--lock-timeout", "0.3", "--lock-attempts", "2")
+        assert code == 0 and "DEFERRED" in out and "FAILED" not in out, out
+    finally:
+        writer.rollback()
+        writer.close()
+    code, out = run_sync("--database-url", pg_url, "--models", models)
+    assert code == 0 and "FAILED" not in out and "APPLIED" in out, out
+    with pg_engine.connect() as conn:
+        assert conn.exec_driver_sql(
+            "SELECT bool_and(indisvalid) FROM pg_index WHERE indrelid = 'orders'::regclass AND NOT indisprimary"
+        ).scalar() is True
+
+
+def test_a_generated_column_plain_in_the_models_holds_back_nothing(app_dir: Path, pg_url: str, pg_engine: sa.Engine) -> None:
+    """The database computes `total`; the models declare it a plain column: that is left
+    for review, and the table's new column is added all the same, on the first run."""
+    execute_script(pg_engine, """
+        CREATE TABLE lines (id serial PRIMARY KEY, qty integer, total integer GENERATED ALWAYS AS (qty * 2) STORED);
+        INSERT INTO lines (qty) VALUES (1), (2)
+    """)
+    models = write_models(app_dir, """
+import sqlalchemy as sa
+metadata = sa.MetaData()
+sa.Table("lines", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("qty", sa.Integer),
+         sa.Column("total", sa.Integer), sa.Column("note", sa.Text))
+""")
+    for _ in range(2):
+        code, out = run_sync("--database-url", pg_url, "--models", models)
+        assert code == 0 and "FAILED" not in out, out
+    assert _columns(pg_engine, "public", "lines") == ["id", "qty", "total", "note"]
+    assert "total" in out and "REVIEW" in out, out
+    assert _rows(pg_engine, "lines") == [(1, 1, 2, None), (2, 2, 4, None)]
+
+
+def test_unclear_errors_are_one_clear_line(
+    app_dir: Path, sqlite_url: str, pg_url: str, private_pg: object, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An unwritable compare --sql path, a malformed setup.cfg, mysql:// (not supported
+    yet), a wrong password given through a service file: one line each, no traceback."""
+    models = write_models(app_dir, USERS_MODELS)
+    code, out = run_sync("compare", "--reference", pg_url, "--database-url", pg_url, "--sql", "/nonexistent-dir/plan.sql")
+    out += capsys.readouterr().err  # compare's log goes to stderr
+    assert code == 0 and "cannot write the SQL script to /nonexistent-dir/plan.sql" in out, out
+
+    (app_dir / "setup.cfg").write_text("[sync_schema]\nmodels = x\n  garbage line without section\n[broken\n")
+    code, out = run_sync("--database-url", sqlite_url, "--models", models)
+    error = [line for line in out.splitlines() if "ERROR" in line]
+    assert code == 0 and len(error) == 1 and "cannot parse" in error[0] and "Traceback" not in out, out
+    (app_dir / "setup.cfg").unlink()
+
+    code, out = run_sync("--database-url", "mysql://root@127.0.0.1/app", "--models", models)
+    assert code == 0 and "mysql:// in --database-url is not supported yet" in out and "unexpected" not in out, out
+
+    service_file = app_dir / "pg_service.conf"
+    service_file.write_text(f"[app]\nhost=127.0.0.1\nport={private_pg.port}\nuser=postgres\npassword=wrong-password\ndbname=postgres\n")  # type: ignore[attr-defined]
+    monkeypatch.setenv("PGSERVICEFILE", str(service_file))
+    code, out = run_sync("--database-url", "postgresql:///?service=app", "--models", models)
+    assert code == 0 and "authentication failed for user 'postgres' at service 'app'" in out, out
+    assert "wrong-password" not in out and "None" not in out, out

@@ -406,6 +406,10 @@ class Dialect:
             sql += f" WHERE {index.where}"
         return sql
 
+    def invalid_index_cleanup(self, table: Table, index: Index) -> tuple[str, ...]:
+        """SQL that drops what a stopped online build of `index` left behind, if anything."""
+        return ()
+
     def create_index_steps(self, table: Table, index: Index, online: bool, replace: bool = False) -> tuple[list[str], bool, tuple[str, ...]]:
         """(statements, transactional, hazards) that build an index on an existing table."""
         sql = [self.create_index_sql(table, index)]

@@ -374,6 +374,19 @@ class PostgreSQLDialect(Dialect):
         drop = [f"DROP INDEX CONCURRENTLY IF EXISTS {self.table_name(table.schema, index.name or '')}"] if replace else []
         return [*drop, sql], False, ("builds the index CONCURRENTLY: reads and writes go on",)
 
+    def invalid_index_cleanup(self, table: Table, index: Index) -> tuple[str, ...]:
+        """A CREATE INDEX CONCURRENTLY stopped by lock_timeout leaves an INVALID index of
+        that name: the retry would fail with "already exists". Only an INVALID index of
+        this name on this very table is dropped (briefly under the lock time-out)."""
+        if not index.name:
+            return ()
+        name, target = self.table_name(table.schema, index.name), self.table_name(table.schema, table.name)
+        body = (
+            f"BEGIN IF EXISTS (SELECT FROM pg_index WHERE indexrelid = to_regclass({_literal(name)}) "
+            f"AND indrelid = to_regclass({_literal(target)}) AND NOT indisvalid) THEN EXECUTE {_literal('DROP INDEX ' + name)}; END IF; END"
+        )
+        return (f"DO {_dollar_quoted(body)}",)
+
     def add_unique_steps(self, table: Table, unique: UniqueConstraint, online: bool) -> tuple[list[str], bool]:
         if not online:
             return super().add_unique_steps(table, unique, online)
