@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 from typing import NoReturn
 
 import sqlalchemy as sa
@@ -20,17 +21,76 @@ from .deadline import exit_when_done, watchdog
 from .errors import DatabaseError, SyncError
 from .plan import ALLOW_CLASSES
 from .report import Reporter
-from .run import sync
+from .run import RunResult, sync
+
+
+# Exit codes (README, "Modes and exit codes"): 0 done (the default mode, whatever
+# happened), 1 drift found by --check or a problem under --strict, 2 when --check could
+# not tell (no connection, broken models, a bad flag or setting).
+EXIT_OK, EXIT_PROBLEM, EXIT_UNKNOWN = 0, 1, 2
+
+
+class _Intent:
+    """What the user asked for, read from the command line, the environment and the
+    config file without trusting any of them to parse: a bad flag or setting must still
+    be reported as asked (JSON, strict, check)."""
+
+    def __init__(self, argv: list[str]) -> None:
+        from .config import read_config_file
+
+        try:
+            file_values = read_config_file(Path.cwd())
+        except SyncError:
+            file_values = {}
+
+        def given(flag: str | None, env: str, key: str) -> str:
+            for i, arg in enumerate(argv if flag else ()):
+                if arg == flag and i + 1 < len(argv):
+                    return argv[i + 1].strip().lower()
+                if arg.startswith(f"{flag}="):
+                    return arg.split("=", 1)[1].strip().lower()
+            return (os.environ.get(env, "").strip() or file_values.get(key, "")).strip().lower()
+
+        truthy = ("1", "true", "yes", "on")
+        self.check = "--check" in argv or given("--mode", "SYNC_SCHEMA_MODE", "mode") == "check"
+        self.strict = "--strict" in argv or given(None, "SYNC_SCHEMA_STRICT", "strict") in truthy
+        self.format = given("--format", "SYNC_SCHEMA_FORMAT", "format") or "text"
+
+    def exit_code(self) -> int:
+        return EXIT_UNKNOWN if self.check else EXIT_PROBLEM if self.strict else EXIT_OK
+
+
+def _report_unusable(message: str, intent: _Intent, mode: str = "apply") -> int:
+    """A bad flag or setting: one line (or one JSON document), exit as asked."""
+    code = intent.exit_code()
+    if intent.format == "json":
+        from .formats import to_json
+
+        result = RunResult("check" if intent.check else mode, intent.strict)
+        result.error, result.exit_code = message, code
+        sys.stdout.write(to_json(result) + "\n")
+    else:
+        reporter = Reporter()
+        reporter.error(message)
+        reporter.info("nothing was synced" + ("" if code else "; exiting 0 so the deploy goes on (use --strict to fail instead)"))
+    return code
 
 
 class _Parser(argparse.ArgumentParser):
     """argparse exits 2 on a bad flag; a deploy step must not, unless asked to be strict."""
 
+    argv: list[str] | None = None  # what it parses (set by the caller), to report a bad flag as asked
+
     def error(self, message: str) -> NoReturn:
-        strict = any(a in ("--strict", "--check") for a in sys.argv[1:])
         self.print_usage(sys.stderr)
-        sys.stdout.write(f"sync-schema: ERROR: {scrub(message, None)} (see --help)\n")  # argparse echoes a bad flag's value
-        raise SystemExit(1 if strict else 0)
+        intent = _Intent(sys.argv[1:] if self.argv is None else self.argv)
+        raise SystemExit(_report_unusable(f"{scrub(message, None)} (see --help)", intent))  # argparse echoes a bad flag's value
+
+
+def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
+    if isinstance(parser, _Parser):
+        parser.argv = argv
+    return parser.parse_args(argv)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -84,17 +144,13 @@ def main(argv: list[str] | None = None) -> int:
         return history_main(argv[1:])
     if argv[:1] == ["compare"]:
         return compare_main(argv[1:])
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = _parse(build_parser(), argv)
     flags = vars(args)
     reporter = Reporter(verbose=bool(flags.get("verbose")))
     try:
         settings = resolve_settings(flags)
     except SyncError as exc:
-        strict = bool(flags.get("strict")) or flags.get("mode") == "check"
-        reporter.error(str(exc))
-        reporter.info("nothing was synced" + ("" if strict else "; exiting 0 so the deploy goes on (use --strict to fail instead)"))
-        return 1 if strict else 0
+        return _report_unusable(str(exc), _Intent(argv))
     if settings.format != "text":
         reporter = Reporter(stream=sys.stderr, verbose=settings.verbose)  # stdout carries the document
     on_error = 1 if settings.strict or settings.mode == "check" else 0
@@ -128,7 +184,7 @@ def entrypoint() -> None:
 def history_main(argv: list[str]) -> int:
     from .history import DEFAULT_TABLE, recent_runs
 
-    args = build_history_parser().parse_args(argv)
+    args = _parse(build_history_parser(), argv)
     reporter = Reporter()
     try:
         settings = resolve_settings(vars(args))
@@ -182,25 +238,30 @@ def compare_main(argv: list[str]) -> int:
     from .compare import compare_databases
     from .formats import to_json, to_markdown, to_sql_script, to_text_table
 
-    args = build_compare_parser().parse_args(argv)
+    args = _parse(build_compare_parser(), argv)
     flags = vars(args)
     reporter = Reporter(stream=sys.stderr)
     try:
         settings = resolve_settings({k: v for k, v in flags.items() if k not in ("reference", "mode")})
     except SyncError as exc:
-        reporter.error(str(exc))
-        return 1 if args.mode == "check" else 0
+        return _report_unusable(str(exc), _Intent(argv), "compare")
     result = compare_databases(
         args.reference or os.environ.get("SYNC_SCHEMA_REFERENCE_URL"), settings.database_url, settings.database_url_source,
         settings.schemas, settings.exclude_tables, settings.connect_timeout,
     )
+    checking = args.mode == "check"
+    result.exit_code = (EXIT_UNKNOWN if result.error else EXIT_PROBLEM if result.changes else EXIT_OK) if checking else EXIT_OK
     if result.error:
+        if settings.format == "json":
+            from .formats import to_json as error_json
+
+            sys.stdout.write(error_json(result, None, ("database", "reference")) + "\n")
         reporter.error(result.error)
-        return 1 if args.mode == "check" else 0
+        return result.exit_code
     type_key = result.dialect.type_key if result.dialect else None
     labels = ("database", "reference")
     if settings.format == "json":
-        sys.stdout.write(to_json(result, type_key) + "\n")
+        sys.stdout.write(to_json(result, type_key, labels) + "\n")
     elif settings.format == "markdown":
         sys.stdout.write(to_markdown(result, type_key, labels) + "\n")
     else:
@@ -213,5 +274,5 @@ def compare_main(argv: list[str]) -> int:
                 script.write(to_sql_script(result))
         except OSError as exc:
             reporter.error(f"cannot write the SQL script to {settings.sql_file}: {exc.strerror}")
-            return 1 if args.mode == "check" else 0
-    return 1 if args.mode == "check" and result.changes else 0
+            return EXIT_UNKNOWN if checking else EXIT_OK
+    return result.exit_code

@@ -7,6 +7,7 @@ from __future__ import annotations
 import configparser
 import math
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -186,10 +187,10 @@ def read_config_file(directory: Path) -> dict[str, str]:
             return {k.replace("-", "_"): v for k, v in parser.items("sync_schema")}
     pyproject = directory / "pyproject.toml"
     if pyproject.is_file():
-        try:
+        if sys.version_info >= (3, 11):
             import tomllib
-        except ImportError:  # Python 3.10
-            return {}
+        else:  # Python 3.10: the same parser, as a package (a dependency there)
+            import tomli as tomllib
         try:
             data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:

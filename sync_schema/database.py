@@ -19,6 +19,7 @@ SUPPORTED = "postgresql://, postgres:// or sqlite:///path.db"
 # while 2.0 defaulted to psycopg2; we pick whichever is installed so the URL from the
 # platform works as handed out.
 _PG_DRIVERS = (("psycopg2", "psycopg2"), ("psycopg", "psycopg"))
+_ASYNC_DRIVERS = frozenset({"postgresql+asyncpg", "postgresql+psycopg_async", "postgresql+aiopg", "sqlite+aiosqlite"})
 
 
 def parse_url(raw: str | None, source: str = "DATABASE_URL") -> URL:
@@ -50,6 +51,10 @@ def parse_url(raw: str | None, source: str = "DATABASE_URL") -> URL:
             f"malformed database URL in {source} (scheme {scheme}://)",
             f"check its form: {SUPPORTED}",
         ) from None
+    if url.drivername in _ASYNC_DRIVERS:
+        # What FastAPI apps hold (postgresql+asyncpg://, sqlite+aiosqlite://): the same
+        # database through the installed synchronous driver.
+        url = url.set(drivername=url.get_backend_name())
     if url.get_backend_name() == "postgresql" and "+" not in url.drivername:
         url = url.set(drivername=f"postgresql+{_installed_pg_driver()}")
     if url.get_backend_name() == "postgresql" and not url.database and not {"dbname", "service"} & set(url.query):
@@ -76,7 +81,8 @@ def _installed_pg_driver() -> str:
         if importlib.util.find_spec(module) is not None:
             return driver
     raise ConfigError(
-        "no PostgreSQL driver installed", "pip install psycopg2-binary (or psycopg[binary])"
+        "no PostgreSQL driver installed",
+        "pip install 'sync-schema[postgres]' (psycopg2) or 'sync-schema[psycopg]' (psycopg 3), or add the driver to requirements.txt",
     )
 
 

@@ -45,15 +45,35 @@ def describe(obj: object, dialect_type_key=None) -> str | None:  # type: ignore[
     return str(obj)
 
 
-def change_records(result: RunResult, type_key=None) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
-    """One record per change, with the steps that fix it folded in."""
-    steps_of: dict[int, list[StepResult]] = {}
-    for step_result in result.results:
+# The JSON document's layout version: bumped when a field changes meaning or goes away.
+SCHEMA_VERSION = 2
+
+
+def step_records(result: RunResult) -> list[dict[str, Any]]:
+    """One record per step, each statement once (a step adding three columns is one ALTER)."""
+    index = {id(change): i for i, change in enumerate(result.changes)}
+    return [
+        {
+            "id": n, "description": r.step.description, "status": r.status, "requires": r.step.requires,
+            "hazards": list(r.step.hazards), "sql": list(r.step.sql), "error": r.error,
+            "seconds": round(r.seconds, 3) if r.seconds else None,
+            "changes": [index[id(c)] for c in r.step.changes if id(c) in index],
+        }
+        for n, r in enumerate(result.results)
+    ]
+
+
+def change_records(result: RunResult, type_key=None, labels: tuple[str, str] = ("database", "models")) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
+    """One record per change, with the status of the steps that fix it folded in; the
+    steps themselves (and their SQL) are listed once, apart (`step_records`)."""
+    steps_of: dict[int, list[tuple[int, StepResult]]] = {}
+    for n, step_result in enumerate(result.results):
         for change in step_result.step.changes:
-            steps_of.setdefault(id(change), []).append(step_result)
+            steps_of.setdefault(id(change), []).append((n, step_result))
     records = []
     for change in result.changes:
-        fixes = steps_of.get(id(change), [])
+        numbered = steps_of.get(id(change), [])
+        fixes = [r for _, r in numbered]
         statuses = [r.status for r in fixes if r.step.resolves] or [r.status for r in fixes]
         status = next((s for s in _STATUS_ORDER if s in statuses), "review")
         record: dict[str, Any] = {
@@ -65,17 +85,16 @@ def change_records(result: RunResult, type_key=None) -> list[dict[str, Any]]:  #
             record["column"] = change.name
         else:
             record["name"] = change.name
+        record[labels[0]] = describe(change.actual, type_key)
+        record[labels[1]] = describe(change.desired, type_key)
         record.update(
-            database=describe(change.actual, type_key),
-            models=describe(change.desired, type_key),
             detail=change.detail or None,
             status=status,
             applied=status == "applied",
             requires=sorted({r.step.requires for r in fixes if r.step.requires}),
             hazards=sorted({h for r in fixes for h in r.step.hazards}),
-            sql=[sql for r in fixes for sql in r.step.sql],
             error=next((r.error for r in fixes if r.error), None),
-            steps=[{"description": r.step.description, "status": r.status, "sql": r.step.sql} for r in fixes],
+            steps=[n for n, _ in numbered],  # ids in the document's "steps"
         )
         records.append(record)
     return records
@@ -87,16 +106,21 @@ def _is_column_change(change: Change) -> bool:
     ) or change.kind.value in ("rename_column", "likely_rename")
 
 
-def to_json(result: RunResult, type_key=None) -> str:  # type: ignore[no-untyped-def]
+def to_json(result: RunResult, type_key=None, labels: tuple[str, str] = ("database", "models")) -> str:  # type: ignore[no-untyped-def]
+    """The run as one JSON document. `labels`: the two sides' names in each change
+    ("database" and "models"; compare: "database" and "reference")."""
     verification = result.verification
     document = {
+        "schema_version": SCHEMA_VERSION,
         "tool": "sync-schema",
         "version": __version__,
         "mode": result.mode,
         "strict": result.strict,
         "database": result.database,
+        **({"reference": result.reference} if result.reference else {}),
         "error": result.error,
-        "changes": change_records(result, type_key),
+        "changes": change_records(result, type_key, labels),
+        "steps": step_records(result),
         "warnings": result.warnings,
         "verification": None if verification is None else {"passed": verification.passed, "missing": verification.missing},
         "summary": result.counts(),
@@ -117,7 +141,7 @@ def to_markdown(result: RunResult, type_key=None, labels: tuple[str, str] = ("da
         lines[2] = f"Database `{result.database}` compared with `{result.reference}`."
     if result.error:
         lines += [f"> **Error:** {result.error}", ""]
-    records = change_records(result, type_key)
+    records = change_records(result, type_key, labels)
     if not records and not result.error:
         lines.append("No drift: the database matches the models.")
     by_table: dict[str, list[dict[str, Any]]] = {}
@@ -130,15 +154,15 @@ def to_markdown(result: RunResult, type_key=None, labels: tuple[str, str] = ("da
             subject = record.get("column") or (f"{record['kind'].split('_', 1)[-1]} {record['name']}" if record.get("name") else "(table)")
             status = _status_word(record, labels)
             lines.append(
-                f"| {_cell(subject)} | {_cell(record['database'] or '—')} | {_cell(record['models'] or '—')} | {status} |"
+                f"| {_cell(subject)} | {_cell(record[labels[0]] or '—')} | {_cell(record[labels[1]] or '—')} | {status} |"
             )
         lines.append("")
-    review = [r for r in records if r["status"] == "review" and r["sql"]]
+    review = [r for r in result.results if r.status == "review" and r.step.sql]  # each step once: pasting it must work
     if review:
         lines += ["### SQL to review", "", "```sql"]
-        for record in review:
-            lines.append(one_line(f"-- {record['kind']} {record['table'] or ''}.{record.get('column') or record.get('name') or ''}".rstrip(".")))
-            lines += [sql.rstrip(";") + ";" for sql in record["sql"]]
+        for step_result in review:
+            lines.append(one_line(f"-- {step_result.step.description}"))
+            lines += [sql.rstrip(";") + ";" for sql in step_result.step.sql]
         lines += ["```", ""]
     if verification and verification.missing:
         lines += ["### Verification", ""] + [f"- {m}" for m in verification.missing] + [""]
@@ -173,7 +197,7 @@ def _where(record: dict[str, Any], default_schema: str | None) -> str:
 
 def to_text_table(result: RunResult, type_key=None, labels: tuple[str, str] = ("database", "models")) -> str:  # type: ignore[no-untyped-def]
     """The drift as a plain table, one difference per line, for a terminal or a build log."""
-    records = change_records(result, type_key)
+    records = change_records(result, type_key, labels)
     if not records:
         return "No drift: the two schemas match."
     header = ("table", "column / object", labels[0], labels[1], "status")
@@ -181,7 +205,7 @@ def to_text_table(result: RunResult, type_key=None, labels: tuple[str, str] = ("
     for r in records:
         subject = r.get("column") or (f"{r['kind'].split('_', 1)[-1]} {r['name']}" if r.get("name") else "(table)")
         table = _where(r, result.dialect.default_schema if result.dialect else None)
-        rows.append((table, subject, _clip(r["database"] or "-"), _clip(r["models"] or "-"), _status_word(r, labels)))
+        rows.append((table, subject, _clip(r[labels[0]] or "-"), _clip(r[labels[1]] or "-"), _status_word(r, labels)))
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in [header, *rows]]
     lines.insert(1, "  ".join("-" * w for w in widths))

@@ -111,8 +111,8 @@ def sync(settings: Settings, reporter: Reporter) -> RunResult:
 
 def exit_code(result: RunResult, settings: Settings) -> int:
     unverified = result.verification is not None and not result.verification.passed
-    if settings.mode == "check":
-        return 1 if result.error or result.changes or unverified else 0
+    if settings.mode == "check":  # 2: could not tell (cli.EXIT_UNKNOWN); 1: drift
+        return 2 if result.error else 1 if result.changes or unverified else 0
     if not settings.strict:
         return 0
     return 1 if result.error or result.incomplete or unverified else 0

@@ -73,7 +73,7 @@ def test_acceptance(case: Case, app_dir: Path, pg_url: str, pg_engine: sa.Engine
             assert message in (statuses[key]["error"] or ""), statuses[key]
     for kind, hazard in case.hazards.items():
         hazards = [h for c in document["changes"] if c["kind"] == kind for h in c["hazards"]] + [
-            s["description"] for c in document["changes"] if c["kind"] == kind for s in c["steps"]
+            document["steps"][n]["description"] for c in document["changes"] if c["kind"] == kind for n in c["steps"]
         ]
         assert any(hazard in h for h in hazards), hazards
 

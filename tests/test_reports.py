@@ -31,21 +31,27 @@ def test_json_document(app_dir: Path, pg_url: str, pg_engine: sa.Engine) -> None
     models = write_models(app_dir, MODELS)
     code, out = run_sync("--database-url", pg_url, "--models", models, "--format", "json", "--critical-columns", "users.is_active")
     document = json.loads(out)  # stdout holds the document only; the log went to stderr
-    assert code == 0 and document["exit_code"] == 0 and document["error"] is None
+    assert code == 0 and document["exit_code"] == 0 and document["error"] is None and document["schema_version"] == 2
+
+    def sql(change: dict) -> list[str]:  # the statements of the steps that fix it, each step listed once in "steps"
+        return [s for n in change["steps"] for s in document["steps"][n]["sql"]]
+
     assert document["verification"] == {"passed": True, "missing": []}
     assert document["summary"]["columns_added"] == 1 and document["summary"]["review"] == 2
     changes = {(c["kind"], c.get("column")): c for c in document["changes"]}
     added = changes[("missing_column", "is_active")]
     assert added["applied"] is True and added["status"] == "applied"
     assert added["database"] is None and added["models"] == "boolean DEFAULT true"
-    assert added["sql"] == ["ALTER TABLE public.users ADD COLUMN is_active BOOLEAN DEFAULT true"]
+    assert sql(added) == ["ALTER TABLE public.users ADD COLUMN is_active BOOLEAN DEFAULT true"]
     widened = changes[("type_mismatch", "email")]
     assert widened["applied"] is False and widened["requires"] == ["type-change"]
     assert widened["database"] == "character varying(100)" and widened["models"] == "character varying(255)"
     assert any("metadata only" in h for h in widened["hazards"])
     extra = changes[("extra_column", "legacy")]
-    assert extra["sql"] == ["ALTER TABLE public.users DROP COLUMN legacy"] and extra["requires"] == ["drop"]
-    assert {"kind", "schema", "table", "database", "models", "hazards", "applied", "sql"} <= set(extra)
+    assert sql(extra) == ["ALTER TABLE public.users DROP COLUMN legacy"] and extra["requires"] == ["drop"]
+    assert {"kind", "schema", "table", "database", "models", "hazards", "applied", "steps"} <= set(extra)
+    statements = [s for step in document["steps"] for s in step["sql"]]
+    assert len(statements) == len(set(statements))  # each statement once
 
 
 def test_markdown_drift_table_and_sql_script(app_dir: Path, pg_url: str, pg_engine: sa.Engine, tmp_path: Path) -> None:
@@ -58,7 +64,9 @@ def test_markdown_drift_table_and_sql_script(app_dir: Path, pg_url: str, pg_engi
     assert "| is_active | — | boolean DEFAULT true | to apply |" in out
     assert "| email | character varying(100) | character varying(255) | type differs |" in out
     assert "| legacy | text | — | not in models |" in out
-    assert "```sql\n-- type_mismatch users.email\nALTER TABLE public.users ALTER COLUMN email TYPE VARCHAR(255) USING email::VARCHAR(255);" in out
+    assert "### SQL to review\n\n```sql\n-- " in out
+    assert ("\n-- change type of users.email: character varying(100) -> character varying(255)\n"
+            "ALTER TABLE public.users ALTER COLUMN email TYPE VARCHAR(255) USING email::VARCHAR(255);\n") in out
     text = script.read_text()
     would, review = text.split("-- ===== left for review (not applied) =====")
     assert "ALTER TABLE public.users ADD COLUMN is_active BOOLEAN DEFAULT true;" in would
