@@ -23,7 +23,6 @@ from .plan import ALLOW_CLASSES
 from .report import Reporter
 from .run import RunResult, sync
 
-
 # Exit codes (README, "Modes and exit codes"): 0 done (the default mode, whatever
 # happened), 1 drift found by --check or a problem under --strict, 2 when --check could
 # not tell (no connection, broken models, a bad flag or setting).
