@@ -8,9 +8,11 @@ rather than left waiting in front of production queries.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -51,7 +53,10 @@ def apply_plan(
     policy: Policy,
     options: ApplyOptions,
     on_result: Callable[[StepResult], None] = lambda r: None,
+    on_progress: Callable[[str], None] = lambda line: None,
 ) -> list[StepResult]:
+    """Run the permitted steps; `on_result` gets each result, `on_progress` a line every
+    few seconds while a step runs or waits for its lock (a build log must not go quiet)."""
     results: list[StepResult] = []
     # A table whose step failed or was deferred: its later steps (an index on a column
     # that was not added, say) wait for the next run too.
@@ -71,7 +76,7 @@ def apply_plan(
         group = [s for s in group if all(r.step is not s for r in refused)]
         if not group:
             continue
-        for result in _run_group(engine, dialect, group, options):
+        for result in _run_group(engine, dialect, group, options, on_progress):
             results.append(result)
             on_result(result)
             if result.status in ("failed", "deferred") and result.step.table is not None and not result.step.independent:
@@ -117,13 +122,17 @@ def _run_prechecks(engine: Engine, dialect: Dialect, group: list[Step], options:
     return refused
 
 
-def _run_group(engine: Engine, dialect: Dialect, group: list[Step], options: ApplyOptions) -> list[StepResult]:
+def _run_group(
+    engine: Engine, dialect: Dialect, group: list[Step], options: ApplyOptions, on_progress: Callable[[str], None] = lambda line: None
+) -> list[StepResult]:
     delay = options.backoff
     timed_out = False
+    what = group[0].description if len(group) == 1 else f"{group[0].description} and {len(group) - 1} more"
     for attempt in range(1, options.lock_attempts + 1):
         started = time.monotonic()
         try:
-            durations = _execute(engine, dialect, group, options)
+            with _heartbeat(functools.partial(_still_running, on_progress, what, started)):
+                durations = _execute(engine, dialect, group, options)
         except sa.exc.DBAPIError as exc:
             message = _one_line(exc, engine)
             _clean_up(engine, dialect, group, options)
@@ -135,6 +144,8 @@ def _run_group(engine: Engine, dialect: Dialect, group: list[Step], options: App
             if is_lock_timeout(exc):
                 timed_out = True
                 if attempt < options.lock_attempts:
+                    on_progress(f"waiting for the lock: {what} (not available within {options.lock_timeout:g} s, "
+                                f"attempt {attempt} of {options.lock_attempts}; again in {delay:g} s)")
                     time.sleep(delay)
                     delay *= 2
                     continue
@@ -143,6 +154,31 @@ def _run_group(engine: Engine, dialect: Dialect, group: list[Step], options: App
             return [StepResult(s, "failed", message, time.monotonic() - started) for s in group]
         return [StepResult(s, "applied", None, sum(d), d) for s, d in zip(group, durations, strict=True)]
     raise AssertionError("unreachable")
+
+
+HEARTBEAT_SECONDS = 5.0
+
+
+def _still_running(say: Callable[[str], None], what: str, since: float) -> None:
+    say(f"still running: {what} ({time.monotonic() - since:.0f} s)")
+
+
+@contextmanager
+def _heartbeat(beat: Callable[[], None], every: float = HEARTBEAT_SECONDS) -> Iterator[None]:
+    """`beat()` every `every` seconds while the block runs."""
+    done = threading.Event()
+
+    def run() -> None:
+        while not done.wait(every):
+            beat()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
 
 
 def _clean_up(engine: Engine, dialect: Dialect, group: list[Step], options: ApplyOptions) -> None:

@@ -54,6 +54,7 @@ class Settings:
     format: str = "text"
     sql_file: str | None = None
     verbose: bool = False
+    config_file: str | None = None  # where the file settings came from ("setup.cfg [sync_schema]"), for the log
 
 
 @dataclass(frozen=True)
@@ -176,6 +177,11 @@ def load_dotenv_file(directory: Path) -> None:
 
 def read_config_file(directory: Path) -> dict[str, str]:
     """The `[sync_schema]` section of setup.cfg, else `[tool.sync_schema]` of pyproject.toml."""
+    return read_config_source(directory)[0]
+
+
+def read_config_source(directory: Path) -> tuple[dict[str, str], str | None]:
+    """read_config_file's values, and which file and section they came from (None: none)."""
     setup_cfg = directory / "setup.cfg"
     if setup_cfg.is_file():
         parser = configparser.ConfigParser()
@@ -184,7 +190,7 @@ def read_config_file(directory: Path) -> dict[str, str]:
         except configparser.Error as exc:
             raise ConfigError(f"cannot parse {setup_cfg}: {' '.join(str(exc).split())}", "fix the file's syntax") from None
         if parser.has_section("sync_schema"):
-            return {k.replace("-", "_"): v for k, v in parser.items("sync_schema")}
+            return {k.replace("-", "_"): v for k, v in parser.items("sync_schema")}, f"{setup_cfg.name} [sync_schema]"
     pyproject = directory / "pyproject.toml"
     if pyproject.is_file():
         if sys.version_info >= (3, 11):
@@ -195,9 +201,10 @@ def read_config_file(directory: Path) -> dict[str, str]:
             data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"cannot parse {pyproject}: {exc}", "fix the file's syntax") from None
-        section = data.get("tool", {}).get("sync_schema", {})
-        return {k.replace("-", "_"): _as_text(v) for k, v in section.items()}
-    return {}
+        section = data.get("tool", {}).get("sync_schema")
+        if section is not None:
+            return {k.replace("-", "_"): _as_text(v) for k, v in section.items()}, f"{pyproject.name} [tool.sync_schema]"
+    return {}, None
 
 
 def _as_text(value: Any) -> str:
@@ -214,14 +221,14 @@ def resolve_settings(flags: dict[str, Any], directory: Path | None = None, envir
     if environ is None:
         load_dotenv_file(directory)
         environ = dict(os.environ)
-    file_values = read_config_file(directory)
+    file_values, source = read_config_source(directory)
     unknown = set(file_values) - {s.attr for s in SETTINGS} - {FILE_ONLY.attr}
     if unknown:
         raise ConfigError(
             f"unknown setting(s) {', '.join(sorted(unknown))} in the sync_schema config section",
             "see the settings table in the README",
         )
-    settings = Settings()
+    settings = Settings(config_file=source)
     for setting in SETTINGS:
         if flags.get(setting.attr) is not None:
             value = flags[setting.attr]

@@ -442,7 +442,7 @@ class _Planner:
                 f"add column {self.name(change)} (rewrites the table: {what})",
                 self.dialect.add_columns_sql(table, [(column, default)]),
                 (change,), table.key, requires="rewrite",
-                hazards=(f"rewrites the table under an ACCESS EXCLUSIVE lock, reads and writes waiting ({self.rows(self.actual_table(table.key))})",),
+                hazards=(f"rewrites the table under {self.dialect.exclusive_lock}, reads and writes waiting ({self.rows(self.actual_table(table.key))})",),
             )
         )
 
@@ -453,7 +453,7 @@ class _Planner:
             Step(
                 f"add generated column {self.name(change)}", self.dialect.add_columns_sql(table, [(column, None)]), (change,), table.key,
                 requires="rewrite",
-                hazards=(f"rewrites the table under an ACCESS EXCLUSIVE lock to compute the column for every row ({self.rows(self.actual_table(table.key))})",),
+                hazards=(f"rewrites the table under {self.dialect.exclusive_lock} to compute the column for every row ({self.rows(self.actual_table(table.key))})",),
             )
         )
 
@@ -479,7 +479,7 @@ class _Planner:
             Step(
                 f"change primary key of {qualified(table.schema, table.name, self.desired.default_schema)}: {change.detail}", sql, (change,), table.key,
                 requires="constraint",
-                hazards=("builds the key's unique index under an ACCESS EXCLUSIVE lock",
+                hazards=(f"builds the key's unique index under {self.dialect.exclusive_lock}",
                          "fails if rows hold NULL or duplicates, or if foreign keys reference the old key"),
                 precheck=precheck,
                 refusal=f"{{count}} rows of {table.name} hold NULL in ({', '.join(desired.primary_key)}) or repeat a value; fix them first",
@@ -507,7 +507,7 @@ class _Planner:
         self.add(
             Step(
                 f"recreate column {self.name(change)}: {change.detail}", sql if self.dialect.supports_alter_column else [], (change,), table.key,
-                requires="drop", hazards=("deletes the column's values and rewrites the table under an ACCESS EXCLUSIVE lock",),
+                requires="drop", hazards=(f"deletes the column's values and rewrites the table under {self.dialect.exclusive_lock}",),
             )
         )
 
@@ -616,7 +616,7 @@ class _Planner:
         self.add(
             Step(
                 f"change type of {self.name(change)}: {old} -> {new}", sql, (change,), table.key,
-                requires="type-change", hazards=_type_change_hazards(old, new),
+                requires="type-change", hazards=_type_change_hazards(old, new, self.dialect.exclusive_lock),
                 precheck=self.dialect.unconvertible_rows_sql(table, desired.name, change.actual.type, desired.type),
                 refusal=f"{{count}} rows of {self.name(change)} would not convert to {new} without loss; fix or clear them first",
             )
@@ -698,11 +698,11 @@ class _Planner:
 _VARCHAR = re.compile(r"^character varying(\((\d+)\))?$")
 
 
-def _type_change_hazards(old: str, new: str) -> tuple[str, ...]:
+def _type_change_hazards(old: str, new: str, lock: str) -> tuple[str, ...]:
     old_m, new_m = _VARCHAR.match(old), _VARCHAR.match(new)
     if old_m and (new == "text" or (new_m and (not new_m.group(2) or (old_m.group(2) and int(new_m.group(2)) >= int(old_m.group(2)))))):
-        return ("takes an ACCESS EXCLUSIVE lock briefly (metadata only)",)
-    return ("rewrites the table under an ACCESS EXCLUSIVE lock", "may fail on or truncate existing values")
+        return (f"takes {lock} briefly (metadata only)",)
+    return (f"rewrites the table under {lock}", "fails, refused, where a value would not convert without loss")
 
 
 def _use_alter(table: Table, fk: ForeignKey, dialect: Dialect) -> bool:

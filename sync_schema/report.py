@@ -27,8 +27,12 @@ def one_line(text: str) -> str:
 
 
 def use_color(stream: TextIO) -> bool:
-    if "NO_COLOR" in os.environ or os.environ.get("TERM") == "dumb":
+    """no-color.org: a non-empty NO_COLOR turns color off; FORCE_COLOR (non-empty, not 0)
+    turns it on where there is no terminal (a CI log that renders it)."""
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
         return False
+    if os.environ.get("FORCE_COLOR", "") not in ("", "0"):
+        return True
     return hasattr(stream, "isatty") and stream.isatty()
 
 
@@ -42,8 +46,11 @@ class Reporter:
         text = one_line(text)
         if style and self.color:
             text = f"\033[{_STYLES[style]}m{text}\033[0m"
-        self.stream.write(text + "\n")
-        self.stream.flush()
+        try:
+            self.stream.write(text + "\n")
+            self.stream.flush()
+        except BrokenPipeError:  # `| head -1`: the reader is gone, the run goes on
+            self.stream = open(os.devnull, "w")  # noqa: SIM115 - for the rest of the run
 
     def info(self, text: str) -> None:
         self.line(f"sync-schema: {text}")
@@ -62,7 +69,8 @@ class Reporter:
         style = {"applied": "ok", "failed": "error", "deferred": "warn"}.get(result.status, "warn")
         label = result.status.upper()
         sql = "; ".join(" ".join(s.split()) for s in result.step.sql) or "(no SQL: fix by hand)"
-        self.line(f"  {label:<8} {result.step.description}: {sql}", style)
+        took = f" ({result.seconds:.2f} s)" if result.status in ("applied", "failed", "deferred") and result.seconds else ""
+        self.line(f"  {label:<8} {result.step.description}: {sql}{took}", style)
         if result.error:
             self.line(f"           {result.error}", style)
         if result.status == "review" and result.step.hazards:

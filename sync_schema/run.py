@@ -81,13 +81,17 @@ def sync(settings: Settings, reporter: Reporter) -> RunResult:
         url = parse_url(settings.database_url, settings.database_url_source)
         result.database = redact(url)
         reporter.info(f"{__version__}, mode {settings.mode}, database {result.database}")
+        reporter.info(
+            f"settings: flags, then the environment, then {settings.config_file}" if settings.config_file
+            else "settings: flags and the environment (no [sync_schema] section in setup.cfg or pyproject.toml)"
+        )
         on_error = 1 if settings.strict or settings.mode == "check" else 0
         with watchdog(settings.models_import_timeout, lambda: f"importing the models ({settings.models}) did not finish within "
                       f"{settings.models_import_timeout:g} s: a models module must not connect, prompt or wait when imported "
                       "(raise --models-import-timeout if it is only slow)", on_error, reporter.stream):
             models = load_models(settings.models, stdout_to_stderr=settings.format != "text")
         table_count = sum(len(md.tables) for md in models.metadatas)
-        reporter.info(f"models {models.spec}: {table_count} tables from {', '.join(models.sources)}")
+        reporter.info(f"models {models.spec}: {_count(table_count, 'table')} from {', '.join(models.sources)}")
         if len(models.metadatas) > 1:
             reporter.warning(f"{len(models.metadatas)} MetaData objects found; syncing all of them")
         engine = create_engine(url, settings.connect_timeout)
@@ -154,7 +158,7 @@ def _sync_database(engine: Engine, settings: Settings, metadatas, reporter: Repo
             result.warnings += plan.warnings
             policy = Policy(frozenset(settings.allow), settings.relax_not_null)
             to_apply = [s for s in plan.steps if policy.permits(s)]
-            reporter.info(f"{len(result.changes)} differences; {len(to_apply)} steps to apply, {len(plan.steps) - len(to_apply)} for review")
+            reporter.info(f"{_count(len(result.changes), 'difference')}; {_count(len(to_apply), 'step')} to apply, {len(plan.steps) - len(to_apply)} for review")
 
             if settings.mode == "apply":
                 from .history import History
@@ -173,7 +177,7 @@ def _sync_database(engine: Engine, settings: Settings, metadatas, reporter: Repo
 
                 options = ApplyOptions(settings.lock_timeout, settings.statement_timeout, settings.lock_attempts, behind_pooler=pooled)
                 try:
-                    result.results = apply_plan(engine, dialect, plan, policy, options, on_result=on_result)
+                    result.results = apply_plan(engine, dialect, plan, policy, options, on_result=on_result, on_progress=reporter.info)
                     for r in result.results:
                         if r.status == "review":
                             reporter.step(r)

@@ -109,3 +109,65 @@ def test_an_aiosqlite_url_syncs_the_file(app_dir: Path, tmp_path: Path) -> None:
     code, out = run_sync("--database-url", f"sqlite+aiosqlite:///{tmp_path / 'app.db'}", "--models", write_models(app_dir, MODELS), "--strict")
     assert code == 0 and "APPLIED" in out, out
     assert sa.inspect(sa.create_engine(f"sqlite:///{tmp_path / 'app.db'}")).has_table("users")
+
+
+def test_build_log_polish(app_dir: Path, sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Singular counts, the config file named, each applied step's duration, SQLite's
+    hazards in SQLite's words."""
+    (app_dir / "setup.cfg").write_text("[sync_schema]\nconnect_timeout = 5\n")
+    models = write_models(app_dir, MODELS)
+    code, out = run_sync("--database-url", sqlite_url, "--models", models)
+    assert code == 0 and "1 table from" in out and "1 difference;" in out and "1 step to apply" in out, out
+    assert "settings: flags, then the environment, then setup.cfg [sync_schema]" in out, out
+    assert any(line.startswith("  APPLIED") and line.endswith(" s)") for line in out.splitlines()), out
+    wider = write_models(app_dir, MODELS.replace("sa.String(100)", "sa.Integer"))
+    code, out = run_sync("--database-url", sqlite_url, "--models", wider)
+    assert "ACCESS EXCLUSIVE" not in out and "the database's write lock" in out, out
+
+
+def test_color_follows_no_color_org(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from sync_schema.report import use_color
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.delenv("TERM", raising=False)
+    monkeypatch.setenv("NO_COLOR", "")  # empty: not set, says no-color.org
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    assert use_color(Terminal()) and not use_color(io.StringIO())
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    assert use_color(io.StringIO())
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert not use_color(Terminal()) and not use_color(io.StringIO())
+
+
+def test_a_closed_pipe_ends_quietly(app_dir: Path, sqlite_url: str) -> None:
+    """`python -m sync_schema | head -1`: no BrokenPipeError traceback, and the sync is done."""
+    import os
+    import subprocess
+    import sys
+
+    models = write_models(app_dir, MODELS)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SYNC_SCHEMA_") and k != "DATABASE_URL"}
+    done = subprocess.run(
+        f"{sys.executable} -m sync_schema --database-url {sqlite_url} --models {models} | head -1",
+        shell=True, cwd=app_dir, env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 0 and "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr, done.stderr
+    assert sa.inspect(sa.create_engine(sqlite_url)).has_table("users")
+
+
+def test_a_lock_wait_is_announced(app_dir: Path, pg_url: str, pg_engine: sa.Engine) -> None:
+    execute_script(pg_engine, "CREATE TABLE users (id serial PRIMARY KEY)")
+    holder = pg_engine.connect()
+    try:
+        holder.exec_driver_sql("LOCK TABLE users IN ACCESS SHARE MODE")  # enough to make ALTER TABLE wait
+        code, out = run_sync("--database-url", pg_url, "--models", write_models(app_dir, MODELS), "--lock-timeout", "0.2", "--lock-attempts", "2")
+    finally:
+        holder.rollback()
+        holder.close()
+    assert code == 0 and "waiting for the lock: add column users: email (not available within 0.2 s, attempt 1 of 2" in out, out
+    assert "DEFERRED" in out, out

@@ -73,6 +73,8 @@ class Dialect:
     # Longest name the server keeps, in bytes; longer ones are cut (0: no limit).
     max_identifier_bytes: ClassVar[int] = 0
     supports_comments: ClassVar[bool] = True
+    # How a hazard names the lock that keeps every other session off a table.
+    exclusive_lock: ClassVar[str] = "an exclusive lock"
     # Synonyms for the current time, all compared as now().
     now_synonyms: ClassVar[tuple[str, ...]] = ("current_timestamp", "now()", "current_timestamp()")
 
@@ -431,7 +433,7 @@ class Dialect:
     def set_not_null_steps(self, table: Table, column_name: str) -> tuple[list[str], bool, tuple[str, ...]]:
         """(statements, transactional, hazards) that add NOT NULL to a column holding data."""
         sql = self.set_not_null_sql(table, column_name)
-        return ([sql] if sql else []), True, ("scans the table under an ACCESS EXCLUSIVE lock",)
+        return ([sql] if sql else []), True, (f"scans the table under {self.exclusive_lock}",)
 
     def add_foreign_key_steps(self, table: Table, fk: ForeignKey) -> tuple[list[str], bool]:
         """(statements, transactional) that add a foreign key to a table holding data."""

@@ -76,6 +76,7 @@ def _query(name: str) -> sa.TextClause:
 
 class PostgreSQLDialect(Dialect):
     name = "postgresql"
+    exclusive_lock = "an ACCESS EXCLUSIVE lock"
     queries_per_inspect = 4
     max_identifier_bytes = 63  # NAMEDATALEN - 1
     fetch_in_background = True  # psycopg2 and psycopg connections may be used from any thread, one at a time

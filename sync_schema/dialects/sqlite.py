@@ -43,6 +43,7 @@ _WHERE = re.compile(r"\bWHERE\b(?P<where>.*)$", re.IGNORECASE | re.DOTALL)
 
 class SQLiteDialect(Dialect):
     name = "sqlite"
+    exclusive_lock = "the database's write lock"
     default_schema = "main"
     supports_schemas = False
     supports_alter_column = False
