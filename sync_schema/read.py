@@ -37,6 +37,7 @@ def read_and_diff(
     excluded: set[str],
     warnings: list[str],
     lock_timeout: float = READ_LOCK_TIMEOUT,
+    freeze: bool = True,
 ) -> tuple[Snapshot, Snapshot, list[Change]]:
     """What --check costs before planning: both snapshots, limited to `schemas` on the
     models' side (the rest of the models is left alone), and the differences.
@@ -45,8 +46,8 @@ def read_and_diff(
     ('08:30' as '08:30:00'): the models' literals of those tables are respelled by the
     server, and the snapshots compared once more (the other tables' signatures are kept,
     so that costs little). Other tables need no respelling, and a database in sync costs
-    no query for it."""
-    with paused_gc():
+    no query for it. `freeze`: see paused_gc (False inside a host process: the Python API)."""
+    with paused_gc(freeze):
         desired, actual = read_both_sides(conn, dialect, metadatas, schemas, warnings, lock_timeout)
         desired = desired.only(schemas)
         changes = diff_snapshots(desired, actual, dialect, excluded)
@@ -132,7 +133,7 @@ class _Prefetched(Iterator[_T]):
 
 
 @contextmanager
-def paused_gc() -> Iterator[None]:
+def paused_gc(freeze: bool = True) -> Iterator[None]:
     """Both snapshots are tens of thousands of small, acyclic objects: the cyclic garbage
     collector would scan them again and again while they are built and compared, and the
     models' own objects (hundreds of thousands for a big app) with them, for nothing.
@@ -140,12 +141,14 @@ def paused_gc() -> Iterator[None]:
     On the way out, everything alive is frozen (gc.freeze) instead of being scanned once
     more: the models and snapshots live until the process ends anyway. That costs the few
     hundred cyclic objects a run leaves behind (measured: no growth over 20 runs in one
-    process) and saves a collection that took longer than the diff."""
+    process) and saves a collection that took longer than the diff. Not with `freeze`
+    False: a host process calling the API keeps its collector as it was."""
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if enabled:
-            gc.freeze()
+            if freeze:
+                gc.freeze()
             gc.enable()

@@ -47,6 +47,13 @@ class RunResult:
     reference: str | None = None  # compare: the database taken as the desired schema
 
     @property
+    def ok(self) -> bool:
+        """Nothing went wrong: no error, every permitted step done, verification passed;
+        for a check, also no drift (what exit code 0 means)."""
+        return self.exit_code == 0 and not self.error and not self.incomplete and (
+            self.verification is None or self.verification.passed) and not (self.mode == "check" and self.changes)
+
+    @property
     def incomplete(self) -> bool:
         """Some step did not get done: it failed, waited in vain for a lock, or was refused."""
         return any(r.status in ("failed", "deferred", "refused") for r in self.results)
@@ -72,33 +79,56 @@ class RunResult:
         }
 
 
-def sync(settings: Settings, reporter: Reporter) -> RunResult:
+@dataclass(frozen=True)
+class Embedded:
+    """What a host process hands in (sync_schema.api): its models, and maybe its engine.
+    Nothing process-wide is touched then: no import, no watchdog that ends the process,
+    no frozen garbage collector."""
+
+    metadatas: tuple[sa.MetaData, ...]
+    sources: tuple[str, ...]
+    engine: Engine | None = None
+
+
+def sync(settings: Settings, reporter: Reporter, embedded: Embedded | None = None) -> RunResult:
     """Run the whole job. Never raises: every failure ends up in `RunResult.error`."""
     started = time.monotonic()
     result = RunResult(settings.mode, settings.strict)
     url = None
     try:
-        url = parse_url(settings.database_url, settings.database_url_source)
+        if embedded is not None and embedded.engine is not None:
+            url = embedded.engine.url
+        else:
+            url = parse_url(settings.database_url, settings.database_url_source)
         result.database = redact(url)
         reporter.info(f"{__version__}, mode {settings.mode}, database {result.database}")
         reporter.info(
             f"settings: flags, then the environment, then {settings.config_file}" if settings.config_file
             else "settings: flags and the environment (no [sync_schema] section in setup.cfg or pyproject.toml)"
         )
-        on_error = 1 if settings.strict or settings.mode == "check" else 0
-        with watchdog(settings.models_import_timeout, lambda: f"importing the models ({settings.models}) did not finish within "
-                      f"{settings.models_import_timeout:g} s: a models module must not connect, prompt or wait when imported "
-                      "(raise --models-import-timeout if it is only slow)", on_error, reporter.stream):
-            models = load_models(settings.models, stdout_to_stderr=settings.format != "text")
-        table_count = sum(len(md.tables) for md in models.metadatas)
-        reporter.info(f"models {models.spec}: {_count(table_count, 'table')} from {', '.join(models.sources)}")
-        if len(models.metadatas) > 1:
-            reporter.warning(f"{len(models.metadatas)} MetaData objects found; syncing all of them")
-        engine = create_engine(url, settings.connect_timeout)
+        if embedded is None:
+            on_error = 1 if settings.strict or settings.mode == "check" else 0
+            with watchdog(settings.models_import_timeout, lambda: f"importing the models ({settings.models}) did not finish within "
+                          f"{settings.models_import_timeout:g} s: a models module must not connect, prompt or wait when imported "
+                          "(raise --models-import-timeout if it is only slow)", on_error, reporter.stream):
+                models = load_models(settings.models, stdout_to_stderr=settings.format != "text")
+            metadatas, sources, spec = models.metadatas, models.sources, models.spec
+        else:
+            metadatas, sources, spec = embedded.metadatas, embedded.sources, ", ".join(embedded.sources)
+        table_count = sum(len(md.tables) for md in metadatas)
+        reporter.info(f"models {spec}: {_count(table_count, 'table')} from {', '.join(sources)}")
+        if len(metadatas) > 1:
+            reporter.warning(f"{len(metadatas)} MetaData objects found; syncing all of them")
+        # A host's engine is used as it is only for an in-memory SQLite database (a new
+        # engine would open another, empty one); otherwise ours, on its URL, with our
+        # time-outs and pool, leaving the host's engine untouched.
+        reuse = embedded is not None and embedded.engine is not None and url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+        engine = embedded.engine if reuse and embedded is not None and embedded.engine is not None else create_engine(url, settings.connect_timeout)
         try:
-            _sync_database(engine, settings, models.metadatas, reporter, result)
+            _sync_database(engine, settings, metadatas, reporter, result, freeze=embedded is None)
         finally:
-            engine.dispose()
+            if not reuse:
+                engine.dispose()
     except SyncError as exc:
         result.error = scrub(str(exc), url)
     except Exception as exc:  # noqa: BLE001 - a deploy step reports, it does not crash
@@ -122,7 +152,7 @@ def exit_code(result: RunResult, settings: Settings) -> int:
     return 1 if result.error or result.incomplete or unverified else 0
 
 
-def _sync_database(engine: Engine, settings: Settings, metadatas, reporter: Reporter, result: RunResult) -> None:  # type: ignore[no-untyped-def]
+def _sync_database(engine: Engine, settings: Settings, metadatas, reporter: Reporter, result: RunResult, freeze: bool = True) -> None:  # type: ignore[no-untyped-def]
     excluded = set(ALWAYS_EXCLUDED) | set(settings.exclude_tables)
     if settings.history_table:
         excluded |= {settings.history_table, f"{settings.history_table}_statements"}
@@ -143,7 +173,7 @@ def _sync_database(engine: Engine, settings: Settings, metadatas, reporter: Repo
             reporter.info("inspecting the database...")
             began = time.monotonic()
             desired, actual, result.changes = _retry_lock_timeouts(
-                lambda: read_and_diff(conn, dialect, metadatas, schemas, excluded, result.warnings, settings.lock_timeout),
+                lambda: read_and_diff(conn, dialect, metadatas, schemas, excluded, result.warnings, settings.lock_timeout, freeze),
                 settings, reporter,
             )
             in_scope = [t for t in actual.tables.values() if t.schema in schemas and t.name not in excluded]
