@@ -121,7 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--run-lock-wait", metavar="SECONDS", help="wait this long for another sync-schema run (default 60)")
     parser.add_argument("--models-import-timeout", metavar="SECONDS", help="give up on a models module that has not imported after this long (default 60)")
     parser.add_argument("--deadline", metavar="SECONDS", help="end the whole run after this long, whatever it waits for (default 900)")
-    parser.add_argument("--format", choices=FORMATS, help="text (default, for build logs), json or markdown; the log then goes to stderr")
+    parser.add_argument("--format", choices=FORMATS, help="text (default, for build logs), json or markdown (the log then goes to stderr), "
+                        "or github (the text log plus a GitHub Actions annotation per difference and problem)")
     parser.add_argument("--sql", dest="sql_file", metavar="FILE", help="write the whole SQL script (applied and review parts, with hazards) to FILE")
     parser.add_argument("-v", "--verbose", action="store_true", help="more detail")
     return parser
@@ -150,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = resolve_settings(flags)
     except SyncError as exc:
         return _report_unusable(str(exc), _Intent(argv))
-    if settings.format != "text":
+    if settings.format in ("json", "markdown"):
         reporter = Reporter(stream=sys.stderr, verbose=settings.verbose)  # stdout carries the document
     on_error = 1 if settings.strict or settings.mode == "check" else 0
     with watchdog(settings.deadline, lambda: f"the run did not finish within {settings.deadline:g} s (a server or proxy that stopped "
@@ -163,6 +164,10 @@ def main(argv: list[str] | None = None) -> int:
     type_key = result.dialect.type_key if result.dialect else None
     if settings.format == "json":
         sys.stdout.write(to_json(result, type_key) + "\n")
+    elif settings.format == "github":
+        from .formats import to_github_annotations
+
+        sys.stdout.write(to_github_annotations(result, type_key))
     elif settings.format == "markdown":
         sys.stdout.write(to_markdown(result, type_key) + "\n")
     if settings.sql_file:

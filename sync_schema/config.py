@@ -16,7 +16,7 @@ from typing import Any
 from .errors import ConfigError
 
 MODES = ("apply", "dry-run", "check")
-FORMATS = ("text", "json", "markdown")
+FORMATS = ("text", "json", "markdown", "github")
 # Never diffed: Alembic's bookkeeping and our own tables (whatever history_table says, too).
 ALWAYS_EXCLUDED = ("alembic_version", "sync_schema_history", "sync_schema_history_statements", "sync_schema_lock")
 

@@ -130,6 +130,33 @@ def to_json(result: RunResult, type_key=None, labels: tuple[str, str] = ("databa
     return json.dumps(document, indent=2)
 
 
+def to_github_annotations(result: RunResult, type_key=None) -> str:  # type: ignore[no-untyped-def]
+    """GitHub Actions workflow commands: an ::error per problem (the run's error, a
+    failed or refused step, a missing critical column), a ::warning per difference left."""
+    lines = []
+    if result.error:
+        lines.append(_annotation("error", "sync-schema", result.error))
+    for record in change_records(result, type_key):
+        where = _where(record, result.dialect.default_schema if result.dialect else None)
+        subject = f"{where}.{record.get('column') or record.get('name') or ''}".rstrip(".")
+        text = f"{record['kind'].replace('_', ' ')} {subject}: {record['database'] or '-'} in the database, {record['models'] or '-'} in the models"
+        if record["status"] == "applied":
+            continue  # fixed: the text log lists it
+        level = "error" if record["status"] in ("failed", "refused") else "warning"
+        lines.append(_annotation(level, f"sync-schema: {record['status']}", text + (f" ({record['error']})" if record["error"] else "")))
+    for missing in result.verification.missing if result.verification else []:
+        lines.append(_annotation("error", "sync-schema: verification", missing))
+    return "".join(line + "\n" for line in lines)
+
+
+def _annotation(level: str, title: str, message: str) -> str:
+    def escape(text: str, extra: str = "") -> str:
+        text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+        return text.replace(":", "%3A").replace(",", "%2C") if extra else text
+
+    return f"::{level} title={escape(title, 'property')}::{escape(message)}"
+
+
 _MARK = {"applied": "added" , "failed": "FAILED", "refused": "refused", "deferred": "deferred (locked)", "planned": "to apply", "review": "review"}
 
 

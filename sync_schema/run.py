@@ -111,7 +111,7 @@ def sync(settings: Settings, reporter: Reporter, embedded: Embedded | None = Non
             with watchdog(settings.models_import_timeout, lambda: f"importing the models ({settings.models}) did not finish within "
                           f"{settings.models_import_timeout:g} s: a models module must not connect, prompt or wait when imported "
                           "(raise --models-import-timeout if it is only slow)", on_error, reporter.stream):
-                models = load_models(settings.models, stdout_to_stderr=settings.format != "text")
+                models = load_models(settings.models, stdout_to_stderr=settings.format in ("json", "markdown"))
             metadatas, sources, spec = models.metadatas, models.sources, models.spec
         else:
             metadatas, sources, spec = embedded.metadatas, embedded.sources, ", ".join(embedded.sources)

@@ -171,3 +171,16 @@ def test_a_lock_wait_is_announced(app_dir: Path, pg_url: str, pg_engine: sa.Engi
         holder.close()
     assert code == 0 and "waiting for the lock: add column users: email (not available within 0.2 s, attempt 1 of 2" in out, out
     assert "DEFERRED" in out, out
+
+
+def test_github_format_prints_an_annotation_per_difference_and_problem(app_dir: Path, pg_url: str, pg_engine: sa.Engine) -> None:
+    execute_script(pg_engine, "CREATE TABLE users (id serial PRIMARY KEY, email varchar(50), legacy text)")
+    code, out = run_sync("--database-url", pg_url, "--models", write_models(app_dir, MODELS), "--format", "github", "--dry-run",
+                         "--critical-columns", "users.nickname")
+    lines = out.splitlines()
+    assert any(line.startswith("::warning title=sync-schema%3A review::type mismatch users.email") for line in lines), out
+    assert any(line.startswith("::warning title=sync-schema%3A review::extra column users.legacy") for line in lines), out
+    assert any(line.startswith("::error title=sync-schema%3A verification::") and "users.nickname" in line for line in lines), out
+    assert "----- sync-schema summary" in out  # the text log as well
+    code, out = run_sync("--database-url", UNREACHABLE, "--models", write_models(app_dir, MODELS), "--format", "github", "--connect-timeout", "2")
+    assert any(line.startswith("::error title=sync-schema::") for line in out.splitlines()), out
