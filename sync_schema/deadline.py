@@ -14,7 +14,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TextIO
+from typing import NoReturn, TextIO
 
 _exit = os._exit  # kept: exits_raise() replaces os._exit while the models are imported
 
@@ -56,7 +56,7 @@ def exits_raise() -> Iterator[None]:
     no line and no summary (sys.exit() raises SystemExit anyway)."""
     real = os._exit
 
-    def refuse(code: int) -> None:  # type: ignore[misc]
+    def refuse(code: int) -> NoReturn:
         raise ExitCalled(code)
 
     os._exit = refuse  # type: ignore[assignment]

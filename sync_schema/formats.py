@@ -197,13 +197,15 @@ def to_markdown(result: RunResult, type_key=None, labels: tuple[str, str] = ("da
 
 
 def _status_word(record: dict[str, Any], labels: tuple[str, str]) -> str:
-    if record["status"] != "review":
-        return _MARK.get(record["status"], record["status"])
-    if record["kind"].startswith("extra"):
+    status: str = record["status"]
+    kind: str = record["kind"]
+    if status != "review":
+        return _MARK.get(status, status)
+    if kind.startswith("extra"):
         return f"not in {labels[1]}"
-    if record["kind"].startswith("missing"):
+    if kind.startswith("missing"):
         return f"missing in {labels[0]}"
-    return _DIFFERS.get(record["kind"], record["kind"].replace("_", " "))
+    return _DIFFERS.get(kind, kind.replace("_", " "))
 
 
 _DIFFERS = {

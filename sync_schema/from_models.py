@@ -463,7 +463,7 @@ def _by_name(item: sa.Index | sa.Constraint) -> str:
     return str(item.name)
 
 
-def rename_hint(item: sa.Table | sa.Column) -> str | None:
+def rename_hint(item: sa.Table | sa.Column[Any]) -> str | None:
     """The old name declared with info={"sync_schema": {"renamed_from": "old_name"}}."""
     if "info" not in item.__dict__:
         return None  # reading .info would create an empty dict on every column
@@ -472,12 +472,12 @@ def rename_hint(item: sa.Table | sa.Column) -> str | None:
     return str(old) if old else None
 
 
-def _numbered_by_database(sa_column: sa.Column) -> bool:
+def _numbered_by_database(sa_column: sa.Column[Any]) -> bool:
     default = sa_column.default
     return default is None or (isinstance(default, sa.Sequence) and bool(default.optional))
 
 
-def _literal(value: object, type_: sa.types.TypeEngine, dialect: Dialect) -> str | None:
+def _literal(value: object, type_: sa.types.TypeEngine[Any], dialect: Dialect) -> str | None:
     try:
         return str(sa.literal(value, type_).compile(dialect=dialect.render_dialect, compile_kwargs={"literal_binds": True}))
     except Exception:  # noqa: BLE001 - a type without a literal renderer simply gets no default

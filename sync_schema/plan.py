@@ -722,7 +722,7 @@ def _referenced_first(changes: list[Change]) -> list[Change]:
     than Python's recursion limit.)"""
     by_key = {(c.schema, c.table): c for c in changes}
     refs = {
-        key: [target for fk in change.desired.foreign_keys if (target := (fk.ref_schema, fk.ref_table)) in by_key and target != key]  # type: ignore[union-attr,attr-defined]
+        key: [target for fk in change.desired.foreign_keys if (target := (fk.ref_schema, fk.ref_table)) in by_key and target != key]  # type: ignore[attr-defined]
         for key, change in by_key.items()
     }
     ordered: list[Change] = []

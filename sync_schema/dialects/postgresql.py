@@ -71,7 +71,7 @@ _SERIAL_TYPES = {"integer": "SERIAL", "bigint": "BIGSERIAL", "smallint": "SMALLS
 
 @cache
 def _query(name: str) -> sa.TextClause:
-    return sa.text(files(__package__).joinpath("sql", f"pg_{name}.sql").read_text(encoding="utf-8"))
+    return sa.text(files(__package__).joinpath("sql").joinpath(f"pg_{name}.sql").read_text(encoding="utf-8"))
 
 
 class PostgreSQLDialect(Dialect):

@@ -78,7 +78,7 @@ class SQLiteDialect(Dialect):
             if row.pk:
                 pk_columns.setdefault(row.table_name, []).append((row.pk, row.name))
 
-        index_rows: dict[tuple[str, str], list] = {}
+        index_rows: dict[tuple[str, str], list[Any]] = {}
         for row in next(results):
             if row.origin != "pk":
                 index_rows.setdefault((row.table_name, row.name), []).append(row)
@@ -97,7 +97,7 @@ class SQLiteDialect(Dialect):
                 where = match.group("where").strip() if match else None
             indexes.setdefault(table, []).append(Index(name, exprs, bool(first.is_unique), where, None, True, (), options if any(options) else ()))
 
-        fk_parts: dict[tuple[str, int], list] = {}
+        fk_parts: dict[tuple[str, int], list[Any]] = {}
         for row in next(results):
             fk_parts.setdefault((row.table_name, row.id), []).append(row)
         fks: dict[str, list[ForeignKey]] = {}
