@@ -97,6 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m sync_schema",
         description="Bring a live database up to the app's SQLAlchemy models: add what is missing, "
         "report the rest with SQL to review, verify critical columns.",
+        epilog="other commands: 'python -m sync_schema compare --reference URL' compares two databases; "
+        "'python -m sync_schema history' prints the last runs (each has --help)",
     )
     parser.add_argument("--version", action="version", version=f"sync-schema {__version__}")
     parser.add_argument("--database-url", metavar="URL", help="database URL (default: the variable named by --database-url-env)")
@@ -140,10 +142,11 @@ def build_history_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["history"]:
-        return history_main(argv[1:])
-    if argv[:1] == ["compare"]:
-        return compare_main(argv[1:])
+    command, argv = _command(argv)
+    if command == "history":
+        return history_main(argv)
+    if command == "compare":
+        return compare_main(argv)
     args = _parse(build_parser(), argv)
     flags = vars(args)
     reporter = Reporter(verbose=bool(flags.get("verbose")))
@@ -177,6 +180,20 @@ def main(argv: list[str] | None = None) -> int:
         except OSError as exc:
             reporter.error(f"cannot write the SQL script to {settings.sql_file}: {exc.strerror}")
     return result.exit_code
+
+
+_FLAGS_WITHOUT_VALUE = frozenset({"--dry-run", "--check", "--strict", "--no-relax-not-null", "-v", "--verbose", "--version", "-h", "--help"})
+
+
+def _command(argv: list[str]) -> tuple[str | None, list[str]]:
+    """The subcommand (compare, history) wherever it stands (`--models x compare` too),
+    and the arguments without it; a flag's value is never taken for one."""
+    for i, arg in enumerate(argv):
+        if arg in ("compare", "history"):
+            previous = argv[i - 1] if i else ""
+            if not (previous.startswith("-") and "=" not in previous and previous not in _FLAGS_WITHOUT_VALUE):
+                return arg, argv[:i] + argv[i + 1 :]
+    return None, argv
 
 
 def entrypoint() -> None:

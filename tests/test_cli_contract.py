@@ -184,3 +184,12 @@ def test_github_format_prints_an_annotation_per_difference_and_problem(app_dir: 
     assert "----- sync-schema summary" in out  # the text log as well
     code, out = run_sync("--database-url", UNREACHABLE, "--models", write_models(app_dir, MODELS), "--format", "github", "--connect-timeout", "2")
     assert any(line.startswith("::error title=sync-schema::") for line in out.splitlines()), out
+
+
+def test_help_lists_the_other_commands_and_a_command_may_follow_flags(app_dir: Path, pg_url: str) -> None:
+    code, out = run_sync("--help")
+    assert code == 0 and "compare" in out and "history" in out, out
+    code, out = run_sync("--database-url", pg_url, "history")
+    assert code == 0 and "no history yet" in out, out
+    code, out = run_sync("--models", "compare", "--database-url", pg_url, "--dry-run")  # a flag's value, not the command
+    assert "no history" not in out and "mode dry-run" in out, out
