@@ -121,6 +121,7 @@ def to_json(result: RunResult, type_key=None, labels: tuple[str, str] = ("databa
         "error": result.error,
         "changes": change_records(result, type_key, labels),
         "steps": step_records(result),
+        "alembic": None if result.alembic is None else result.alembic.as_json(),
         "warnings": result.warnings,
         "verification": None if verification is None else {"passed": verification.passed, "missing": verification.missing},
         "summary": result.counts(),

@@ -100,6 +100,11 @@ def summary_rows(result: RunResult) -> list[tuple[str, str]]:
         rows.append(("database", result.database))
     if result.error:
         rows.append(("error", result.error))
+    if result.alembic is not None:
+        state = result.alembic
+        where = "at head" if state.at_head else f"{len(state.pending)} revision{'s' if len(state.pending) != 1 else ''} pending" if state.heads is not None else "scripts not read"
+        rows.append(("alembic", f"{', '.join(state.current) or '(empty)'}: {where}"
+                                + (f", {len(state.recorded_but_missing)} recorded but missing" if state.recorded_but_missing else "")))
     rows += [
         ("tables analyzed", str(counts["tables_analyzed"])),
         ("tables created", str(counts["tables_created"])),

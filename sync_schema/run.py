@@ -6,12 +6,14 @@ import time
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from . import __version__
+from .alembic import AlembicState
 from .apply import ApplyOptions, StepResult, apply_plan
 from .config import ALWAYS_EXCLUDED, Settings
 from .database import catalog_lock_error, create_engine, is_lock_timeout, open_connection, parse_url, redact, scrub
@@ -45,6 +47,7 @@ class RunResult:
     exit_code: int = 0
     dialect: Dialect | None = None
     reference: str | None = None  # compare: the database taken as the desired schema
+    alembic: AlembicState | None = None  # where the database has an alembic_version table
 
     @property
     def ok(self) -> bool:
@@ -182,6 +185,7 @@ def _sync_database(engine: Engine, settings: Settings, metadatas, reporter: Repo
                 f"({dialect.queries_per_inspect} catalog queries, {time.monotonic() - began:.2f} s)"
             )
             result.tables_analyzed = len(desired.tables)
+            result.alembic = _alembic_state(conn, dialect, actual, settings, result, reporter)
             row_counts, nonempty, rewrites = _table_facts(conn, dialect, result.changes, actual, settings)
             plan = plan_changes(result.changes, desired, actual, dialect, row_counts, nonempty, rewrites)
             result.plan = plan
@@ -279,6 +283,28 @@ def _rewriting_additions(conn: Connection, dialect: Dialect, changes: list[Chang
         elif answers[full]:
             rewrites[column] = "default"
     return rewrites
+
+
+def _alembic_state(
+    conn: Connection, dialect: Dialect, actual: Snapshot, settings: Settings, result: RunResult, reporter: Reporter
+) -> AlembicState | None:
+    """What alembic_version claims against the scripts and the database (sync_schema/alembic.py),
+    its lines added to the run's warnings; a failure to read it never stops the sync."""
+    from . import alembic
+
+    try:
+        dialect.bound_locks(conn, settings.lock_timeout, settings.statement_timeout)
+        state = alembic.read_state(conn, actual, settings.alembic_config, Path.cwd())
+    except sa.exc.DBAPIError as exc:
+        conn.rollback()
+        result.warnings.append(f"alembic_version could not be read: {str(exc.orig).strip().splitlines()[0]}")
+        return None
+    if state is not None:
+        info, warnings = alembic.drift_lines(state, result.changes, dialect.default_schema)
+        for line in info:
+            reporter.info(line)
+        result.warnings += warnings
+    return state
 
 
 def _retry_lock_timeouts(read: Callable[[], _T], settings: Settings, reporter: Reporter) -> _T:

@@ -1,0 +1,136 @@
+"""Side by side with Alembic: what the database's `alembic_version` claims, against the
+app's migration scripts and what the database really has.
+
+Alembic stays optional: without it, or without the app's scripts, the run says what it
+found and goes on. For the app's env.py, `include_object` keeps the tool's own tables out
+of Alembic's autogenerate and `alembic check`:
+
+    from sync_schema.alembic import include_object
+    context.configure(..., include_object=include_object)
+"""
+
+from __future__ import annotations
+
+import configparser
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from .diff import Change, Kind
+from .snapshot import Snapshot, qualified
+
+VERSION_TABLE = "alembic_version"
+# The tool's own tables (history, the run lease): never the app's, never Alembic's business.
+TOOL_TABLES = frozenset({"sync_schema_history", "sync_schema_history_statements", "sync_schema_lock"})
+
+
+def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+    """For env.py's `context.configure(include_object=...)`: leaves out the tables
+    sync-schema keeps in the database, and their indexes."""
+    if type_ == "table":
+        return name not in TOOL_TABLES
+    table = getattr(obj, "table", None)
+    return getattr(table, "name", None) not in TOOL_TABLES
+
+
+@dataclass(frozen=True)
+class Revision:
+    revision: str
+    message: str
+
+
+@dataclass
+class AlembicState:
+    """What the database claims and what the scripts say. `heads` is None where the
+    scripts could not be read (then `note` says why)."""
+
+    current: tuple[str, ...]
+    heads: tuple[str, ...] | None = None
+    pending: tuple[Revision, ...] = ()
+    note: str | None = None
+    recorded_but_missing: list[str] = field(default_factory=list)  # at head, yet missing: "users.is_active"
+
+    @property
+    def at_head(self) -> bool:
+        return self.heads is not None and set(self.current) == set(self.heads)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "current": list(self.current), "heads": None if self.heads is None else list(self.heads),
+            "pending": [{"revision": r.revision, "message": r.message} for r in self.pending],
+            "recorded_but_missing": self.recorded_but_missing, "note": self.note,
+        }
+
+
+def read_state(conn: Connection, actual: Snapshot, config_file: str | None, directory: Path) -> AlembicState | None:
+    """The Alembic state, or None when the database has no alembic_version table."""
+    if (actual.default_schema, VERSION_TABLE) not in actual.tables:
+        return None
+    table = sa.table(VERSION_TABLE, sa.column("version_num"), schema=actual.default_schema if actual.dialect != "sqlite" else None)
+    current = tuple(sorted(str(v) for (v,) in conn.execute(sa.select(table.c.version_num))))
+    conn.commit()
+    state = AlembicState(current)
+    ini = Path(config_file) if config_file else directory / "alembic.ini"
+    if not ini.is_file():
+        state.note = f"no migration scripts found ({ini} does not exist; set alembic_config to the app's alembic.ini)"
+        return state
+    try:
+        from alembic.config import Config
+        from alembic.script import ScriptDirectory
+        from alembic.util.exc import CommandError
+    except ImportError:
+        state.note = "Alembic is not installed here: the scripts are not read (pip install alembic)"
+        return state
+    try:
+        script = ScriptDirectory.from_config(Config(str(ini)))
+        state.heads = tuple(sorted(script.get_heads()))
+        unknown = [r for r in current if script.get_revision(r) is None]
+        if unknown:
+            state.note = f"alembic_version holds {', '.join(unknown)}, which the scripts do not know (a newer release's database?)"
+            return state
+        newest_first = script.iterate_revisions(state.heads, current or "base")
+        state.pending = tuple(Revision(r.revision, (r.doc or "").strip()) for r in reversed(list(newest_first)))
+    except (CommandError, configparser.Error, OSError, KeyError) as exc:
+        state.note = f"the migration scripts of {ini} could not be read: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}"
+    return state
+
+
+_MISSING = (Kind.MISSING_TABLE, Kind.MISSING_COLUMN)
+
+
+def drift_lines(state: AlembicState, changes: list[Change], default_schema: str) -> tuple[list[str], list[str]]:
+    """(lines for the log, warnings): what the two kinds of drift mean, in words a
+    developer acts on."""
+    lines: list[str] = []
+    current = ", ".join(state.current) or "(empty)"
+    if state.heads is None:
+        return [f"alembic_version: {current}; {state.note}" if state.note else f"alembic_version: {current}"], []
+    info = [f"alembic_version: {current}; head{'s' if len(state.heads) != 1 else ''} {', '.join(state.heads)}"]
+    if state.pending:
+        names = ", ".join(r.message or r.revision for r in state.pending[:3]) + (", ..." if len(state.pending) > 3 else "")
+        lines.append(
+            f"{len(state.pending)} Alembic revision{'s are' if len(state.pending) != 1 else ' is'} pending ({names}): run "
+            "`alembic upgrade head` before the sync, or the migrations will fail on what the sync adds"
+        )
+    elif state.at_head:
+        missing = [c for c in changes if c.kind in _MISSING and c.table]
+        state.recorded_but_missing = [
+            qualified(c.schema, c.table or "", default_schema) + (f".{c.name}" if c.kind is Kind.MISSING_COLUMN else "") for c in missing
+        ]
+        head = ", ".join(state.heads)
+        if missing:
+            columns = sum(1 for c in missing if c.kind is Kind.MISSING_COLUMN)
+            tables = len(missing) - columns
+            what = " and ".join(p for p in (f"{columns} column{'s' if columns != 1 else ''}" if columns else "",
+                                             f"{tables} table{'s' if tables != 1 else ''}" if tables else "") if p)
+            lines.append(f"alembic_version says {head} (head) but {what} {'are' if len(missing) != 1 else 'is'} missing "
+                         f"({', '.join(state.recorded_but_missing[:5])}{', ...' if len(missing) > 5 else ''}): "
+                         "the migration was recorded but did not run; the sync adds them")
+        else:
+            info.append("the database is at head, and has what the models declare" if not changes else "the database is at head")
+    if state.note:
+        lines.append(state.note)
+    return info, lines
