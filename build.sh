@@ -12,6 +12,7 @@
 # Environment:
 #   DATABASE_URL           the database to sync (postgres://... is fine)
 #   SYNC_SCHEMA_ON_BUILD   1 (default) syncs here; 0 leaves it to a pre-deploy/release step
+#   SYNC_SCHEMA_ALEMBIC    upgrade: the app's `alembic upgrade head` runs first, then the sync
 #   PYTHON                 the interpreter to use (default: python)
 set -euo pipefail
 

@@ -12,6 +12,9 @@ of Alembic's autogenerate and `alembic check`:
 from __future__ import annotations
 
 import configparser
+import os
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +22,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from .database import scrub
+from .dialects.base import milliseconds
 from .diff import Change, Kind
 from .snapshot import Snapshot, qualified
 
@@ -96,6 +101,42 @@ def read_state(conn: Connection, actual: Snapshot, config_file: str | None, dire
     except (CommandError, configparser.Error, OSError, KeyError) as exc:
         state.note = f"the migration scripts of {ini} could not be read: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}"
     return state
+
+
+def upgrade_head(
+    url: sa.URL, config_file: str | None, directory: Path, lock_timeout: float, statement_timeout: float, say: Callable[[str], None]
+) -> str | None:
+    """`alembic upgrade head` in this process, on the run's database, every connection it
+    opens under the run's time-outs (libpq's PGOPTIONS), before the sync. Returns the
+    problem to report (a failing revision, no scripts), None when it went through."""
+    ini = Path(config_file) if config_file else directory / "alembic.ini"
+    if not ini.is_file():
+        return f"--alembic upgrade: no migration scripts ({ini} does not exist); the sync goes on without them"
+    try:
+        from alembic import command
+        from alembic.config import Config
+    except ImportError:
+        return "--alembic upgrade: Alembic is not installed here (pip install alembic); the sync goes on without it"
+    config = Config(str(ini))
+    config.set_main_option("sqlalchemy.url", url.render_as_string(hide_password=False).replace("%", "%%"))
+    options = f"-c lock_timeout={milliseconds(lock_timeout)} -c statement_timeout={milliseconds(statement_timeout)}"
+    previous = os.environ.get("PGOPTIONS")
+    os.environ["PGOPTIONS"] = f"{previous} {options}" if previous else options
+    say("running alembic upgrade head (--alembic upgrade)")
+    started = time.monotonic()
+    try:
+        command.upgrade(config, "head")
+    except Exception as exc:  # noqa: BLE001 - a failing migration is reported; the sync goes on
+        text = str(exc).strip().splitlines()
+        return (f"alembic upgrade head failed ({type(exc).__name__}: {scrub(text[0] if text else '', url)}); the database stays "
+                "at the last revision that went through; the sync goes on")
+    finally:
+        if previous is None:
+            os.environ.pop("PGOPTIONS", None)
+        else:
+            os.environ["PGOPTIONS"] = previous
+    say(f"alembic upgrade head done ({time.monotonic() - started:.2f} s)")
+    return None
 
 
 _MISSING = (Kind.MISSING_TABLE, Kind.MISSING_COLUMN)

@@ -173,6 +173,12 @@ def _sync_database(engine: Engine, settings: Settings, metadatas, reporter: Repo
         else:
             lock = nullcontext()
         with lock as renew_lock:
+            if settings.alembic == "upgrade" and settings.mode == "apply":
+                from .alembic import upgrade_head
+
+                problem = upgrade_head(engine.url, settings.alembic_config, Path.cwd(), settings.lock_timeout, settings.statement_timeout, reporter.info)
+                if problem:
+                    result.warnings.append(problem)
             reporter.info("inspecting the database...")
             began = time.monotonic()
             desired, actual, result.changes = _retry_lock_timeouts(
