@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from .database import scrub
-from .dialects.base import milliseconds
+from .dialects.base import Dialect, milliseconds
 from .diff import Change, Kind
 from .snapshot import Snapshot, qualified
 
@@ -57,6 +57,8 @@ class AlembicState:
     pending: tuple[Revision, ...] = ()
     note: str | None = None
     recorded_but_missing: list[str] = field(default_factory=list)  # at head, yet missing: "users.is_active"
+    # What is missing though alembic_version says the revision that made it ran (replayed history).
+    attributed: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def at_head(self) -> bool:
@@ -66,7 +68,7 @@ class AlembicState:
         return {
             "current": list(self.current), "heads": None if self.heads is None else list(self.heads),
             "pending": [{"revision": r.revision, "message": r.message} for r in self.pending],
-            "recorded_but_missing": self.recorded_but_missing, "note": self.note,
+            "recorded_but_missing": self.recorded_but_missing, "attributed": self.attributed, "note": self.note,
         }
 
 
@@ -137,6 +139,74 @@ def upgrade_head(
             os.environ["PGOPTIONS"] = previous
     say(f"alembic upgrade head done ({time.monotonic() - started:.2f} s)")
     return None
+
+
+def attribute_missing(
+    url: sa.URL, config_file: str | None, directory: Path, state: AlembicState, missing: list[tuple[str, str, str | None]],
+    dialect: Dialect, shadow_url: str | None, say: Callable[[str], None],
+) -> tuple[dict[tuple[str, str, str | None], Revision], str | None]:
+    """For each missing (schema, table, column or None): the revision that made it, found
+    by replaying the history revision by revision into a scratch database and inspecting
+    after each. Only the revisions alembic_version says were applied are replayed: on the
+    live database they would all be no-ops, whatever the app's env.py connects to. The
+    scratch database is `shadow_url`, else one created and dropped on the same server.
+    Returns (attributions, a problem to report)."""
+    if state.heads is None or not state.current or not missing:
+        return {}, None
+    from alembic import command
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    ini = Path(config_file) if config_file else directory / "alembic.ini"
+    script = ScriptDirectory.from_config(Config(str(ini)))
+    applied = [r for r in reversed(list(script.iterate_revisions(state.current, "base")))]
+    created = None
+    if shadow_url:
+        shadow = sa.make_url(shadow_url)
+    else:
+        created = f"sync_schema_shadow_{os.getpid()}_{int(time.time() * 1000) % 1_000_000}"
+        shadow = url.set(database=created)
+        try:
+            with sa.create_engine(url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool).connect() as admin:
+                admin.exec_driver_sql(f'CREATE DATABASE "{created}"')
+        except sa.exc.DBAPIError as exc:
+            return {}, (f"no scratch database to replay the Alembic history in ({str(exc.orig).strip().splitlines()[0]}): "
+                        "missing objects are not attributed to revisions (give --shadow-url, or a role that may CREATEDB)")
+    say(f"replaying {len(applied)} Alembic revision{'s' if len(applied) != 1 else ''} in a scratch database to find what made the missing objects")
+    found: dict[tuple[str, str, str | None], Revision] = {}
+    config = Config(str(ini))
+    config.set_main_option("sqlalchemy.url", shadow.render_as_string(hide_password=False).replace("%", "%%"))
+    previous = {name: os.environ.get(name) for name in ("DATABASE_URL", "SQLALCHEMY_DATABASE_URI")}
+    engine = sa.create_engine(shadow, poolclass=sa.pool.NullPool)
+    try:
+        os.environ.update({name: shadow.render_as_string(hide_password=False) for name in previous})
+        wanted = set(missing)
+        for revision in applied:
+            command.upgrade(config, revision.revision)
+            with engine.connect() as conn:
+                if not sa.inspect(conn).has_table(VERSION_TABLE, schema=None):
+                    return {}, "the app's env.py did not migrate the scratch database (it ignores sqlalchemy.url?): revisions not attributed"
+                snapshot = dialect.inspect(conn, {key[0] for key in wanted})
+            for key in list(wanted):
+                table = snapshot.tables.get((key[0], key[1]))
+                if table is not None and (key[2] is None or any(c.name == key[2] for c in table.columns)):
+                    found[key] = Revision(revision.revision, (revision.doc or "").strip())
+                    wanted.discard(key)
+            if not wanted:
+                break
+    except Exception as exc:  # noqa: BLE001 - the replay only explains; it never stops the sync
+        return found, f"the replay of the Alembic history stopped ({type(exc).__name__}: {scrub(str(exc).strip().splitlines()[0] if str(exc).strip() else '', shadow)})"
+    finally:
+        engine.dispose()
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        if created:
+            with sa.create_engine(url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool).connect() as admin:
+                admin.exec_driver_sql(f'DROP DATABASE IF EXISTS "{created}" WITH (FORCE)')
+    return found, None
 
 
 _MISSING = (Kind.MISSING_TABLE, Kind.MISSING_COLUMN)

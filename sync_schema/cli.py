@@ -123,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--run-lock-wait", metavar="SECONDS", help="wait this long for another sync-schema run (default 60)")
     parser.add_argument("--models-import-timeout", metavar="SECONDS", help="give up on a models module that has not imported after this long (default 60)")
     parser.add_argument("--alembic", choices=("off", "upgrade"), help="upgrade: run the app's `alembic upgrade head` first (apply mode, under the run lock), then sync what is still missing")
+    parser.add_argument("--shadow-url", metavar="URL", help="an empty scratch database to replay the Alembic history in (default: one created and dropped on the same server)")
     parser.add_argument("--alembic-config", metavar="FILE", help="the app's alembic.ini, to read its migration scripts (default: ./alembic.ini)")
     parser.add_argument("--deadline", metavar="SECONDS", help="end the whole run after this long, whatever it waits for (default 900)")
     parser.add_argument("--format", choices=FORMATS, help="text (default, for build logs), json or markdown (the log then goes to stderr), "

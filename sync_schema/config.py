@@ -55,6 +55,7 @@ class Settings:
     sql_file: str | None = None
     verbose: bool = False
     alembic: str = "off"  # "upgrade": `alembic upgrade head` first, under the run lock, then the sync
+    shadow_url: str | None = None  # a scratch database to replay the Alembic history in (default: one made and dropped)
     alembic_config: str | None = None  # the app's alembic.ini (default: ./alembic.ini where there is one)
     config_file: str | None = None  # where the file settings came from ("setup.cfg [sync_schema]"), for the log
 
@@ -160,6 +161,7 @@ SETTINGS = (
     Setting("models_import_timeout", "SYNC_SCHEMA_MODELS_IMPORT_TIMEOUT", parse_seconds),
     Setting("deadline", "SYNC_SCHEMA_DEADLINE", parse_seconds),
     Setting("alembic_config", "SYNC_SCHEMA_ALEMBIC_CONFIG", str.strip),
+    Setting("shadow_url", "SYNC_SCHEMA_SHADOW_URL", str.strip),
     Setting("alembic", "SYNC_SCHEMA_ALEMBIC", lambda text: parse_choice(text, ("off", "upgrade"), "alembic")),
     Setting("lock_attempts", "SYNC_SCHEMA_LOCK_ATTEMPTS", lambda text: parse_count(text, "lock attempts")),
     Setting("allow", "SYNC_SCHEMA_ALLOW", lambda text: parse_allow(split_list(text))),

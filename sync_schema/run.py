@@ -25,7 +25,7 @@ from .models import load_models
 from .plan import Plan, Policy, addition_definitions, plan_changes, tables_to_count, tables_to_probe
 from .read import read_and_diff
 from .report import Reporter
-from .snapshot import Snapshot, TableKey
+from .snapshot import Snapshot, TableKey, qualified
 from .verify import Verification, verify
 
 _T = TypeVar("_T")
@@ -305,11 +305,24 @@ def _alembic_state(
         conn.rollback()
         result.warnings.append(f"alembic_version could not be read: {str(exc.orig).strip().splitlines()[0]}")
         return None
-    if state is not None:
-        info, warnings = alembic.drift_lines(state, result.changes, dialect.default_schema)
-        for line in info:
-            reporter.info(line)
-        result.warnings += warnings
+    if state is None:
+        return None
+    info, warnings = alembic.drift_lines(state, result.changes, dialect.default_schema)
+    for line in info:
+        reporter.info(line)
+    result.warnings += warnings
+    missing = [(c.schema, c.table, c.name if c.kind is Kind.MISSING_COLUMN else None)
+               for c in result.changes if c.kind in (Kind.MISSING_TABLE, Kind.MISSING_COLUMN) and c.table]
+    if missing and dialect.name == "postgresql":
+        found, problem = alembic.attribute_missing(
+            conn.engine.url, settings.alembic_config, Path.cwd(), state, missing, dialect, settings.shadow_url, reporter.info,
+        )
+        for (schema, table, column), revision in found.items():
+            where = qualified(schema, table, dialect.default_schema) + (f".{column}" if column else "")
+            state.attributed.append({"object": where, "revision": revision.revision, "message": revision.message})
+            result.warnings.append(f"{where}: created by {revision.revision} \"{revision.message}\", stamped as applied, absent")
+        if problem:
+            result.warnings.append(problem)
     return state
 
 
