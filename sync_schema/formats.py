@@ -169,6 +169,13 @@ def to_markdown(result: RunResult, type_key=None, labels: tuple[str, str] = ("da
         lines[2] = f"Database `{result.database}` compared with `{result.reference}`."
     if result.error:
         lines += [f"> **Error:** {result.error}", ""]
+    if result.alembic is not None:
+        state = result.alembic
+        lines += [f"**Alembic:** `alembic_version` {', '.join(f'`{r}`' for r in state.current) or '(empty)'}"
+                  + (f", head {', '.join(f'`{h}`' for h in state.heads)}" if state.heads is not None else f" ({state.note})"), ""]
+        lines += [f"- pending: `{r.revision}` {r.message}" for r in state.pending]
+        lines += [f"- recorded as applied but missing: `{a['object']}` (created by `{a['revision']}` {a['message']})" for a in state.attributed]
+        lines += [""] if state.pending or state.attributed else []
     records = change_records(result, type_key, labels)
     if not records and not result.error:
         lines.append("No drift: the database matches the models.")

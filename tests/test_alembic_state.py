@@ -162,3 +162,9 @@ def test_without_a_scratch_database_one_line_and_the_sync_goes_on(app: Config, p
             conn.exec_driver_sql(f"REASSIGN OWNED BY {role} TO postgres; DROP OWNED BY {role}")
         with pg_admin.connect() as conn:
             conn.exec_driver_sql(f"DROP ROLE IF EXISTS {role}")
+
+
+def test_the_markdown_report_has_the_alembic_state(app: Config, pg_url: str) -> None:
+    command.upgrade(app, "0001")
+    code, out = run_sync("--database-url", pg_url, "--models", "app_models", "--format", "markdown", "--dry-run")
+    assert "**Alembic:** `alembic_version` `0001`, head `0003`" in out and "- pending: `0002` add email\n- pending: `0003` add is_active" in out, out
