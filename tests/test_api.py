@@ -60,7 +60,10 @@ def test_an_in_memory_sqlite_engine_is_synced_in_place() -> None:
 def test_the_host_process_keeps_its_gc_and_switch_interval(pg_url: str) -> None:
     interval, enabled, frozen = sys.getswitchinterval(), gc.isenabled(), gc.get_freeze_count()
     assert sync_schema.sync(Base, pg_url).ok
-    assert (sys.getswitchinterval(), gc.isenabled(), gc.get_freeze_count()) == (interval, enabled, frozen)
+    assert (sys.getswitchinterval(), gc.isenabled()) == (interval, enabled)
+    # Not frozen: gc.freeze() would move every tracked object of the process (hundreds of
+    # thousands) into the permanent generation; frozen ones may only have been freed since.
+    assert gc.get_freeze_count() <= frozen
 
 
 def test_the_log_goes_to_the_sync_schema_logger(pg_url: str, caplog: pytest.LogCaptureFixture) -> None:
