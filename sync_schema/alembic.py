@@ -14,7 +14,8 @@ from __future__ import annotations
 import configparser
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from .config import ALWAYS_EXCLUDED
 from .database import scrub
 from .dialects.base import Dialect, milliseconds
 from .diff import Change, Kind
@@ -29,7 +31,8 @@ from .snapshot import Snapshot, qualified
 
 VERSION_TABLE = "alembic_version"
 # The tool's own tables (history, the run lease): never the app's, never Alembic's business.
-TOOL_TABLES = frozenset({"sync_schema_history", "sync_schema_history_statements", "sync_schema_lock"})
+TOOL_TABLES = frozenset(ALWAYS_EXCLUDED) - {VERSION_TABLE}
+_MISSING = (Kind.MISSING_TABLE, Kind.MISSING_COLUMN)
 
 
 def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
@@ -72,6 +75,47 @@ class AlembicState:
         }
 
 
+def _ini(config_file: str | None, directory: Path) -> Path:
+    """The app's alembic.ini: the setting, else the one in the working directory."""
+    return Path(config_file) if config_file else directory / "alembic.ini"
+
+
+def _config(ini: Path, url: sa.URL) -> Any:
+    """Alembic's Config of `ini`, aimed at `url` (% doubled: the ini file's interpolation)."""
+    from alembic.config import Config
+
+    config = Config(str(ini))
+    config.set_main_option("sqlalchemy.url", url.render_as_string(hide_password=False).replace("%", "%%"))
+    return config
+
+
+@contextmanager
+def _environ(values: dict[str, str]) -> Iterator[None]:
+    """Environment variables set for the block (what the app's env.py and libpq read), as
+    they were afterwards."""
+    previous = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def missing_objects(changes: list[Change]) -> list[tuple[str, str, str | None]]:
+    """The tables and columns the database lacks: (schema, table, column or None)."""
+    return [(c.schema, c.table, c.name if c.kind is Kind.MISSING_COLUMN else None) for c in changes if c.kind in _MISSING and c.table]
+
+
+def object_name(key: tuple[str, str, str | None], default_schema: str) -> str:
+    """"users.is_active", "billing.invoices": a missing object as the log names it."""
+    schema, table, column = key
+    return qualified(schema, table, default_schema) + (f".{column}" if column else "")
+
+
 def read_state(conn: Connection, actual: Snapshot, config_file: str | None, directory: Path) -> AlembicState | None:
     """The Alembic state, or None when the database has no alembic_version table."""
     if (actual.default_schema, VERSION_TABLE) not in actual.tables:
@@ -80,7 +124,7 @@ def read_state(conn: Connection, actual: Snapshot, config_file: str | None, dire
     current = tuple(sorted(str(v) for (v,) in conn.execute(sa.select(table.c.version_num))))
     conn.commit()
     state = AlembicState(current)
-    ini = Path(config_file) if config_file else directory / "alembic.ini"
+    ini = _ini(config_file, directory)
     if not ini.is_file():
         state.note = f"no migration scripts found ({ini} does not exist; set alembic_config to the app's alembic.ini)"
         return state
@@ -111,32 +155,25 @@ def upgrade_head(
     """`alembic upgrade head` in this process, on the run's database, every connection it
     opens under the run's time-outs (libpq's PGOPTIONS), before the sync. Returns the
     problem to report (a failing revision, no scripts), None when it went through."""
-    ini = Path(config_file) if config_file else directory / "alembic.ini"
+    ini = _ini(config_file, directory)
     if not ini.is_file():
         return f"--alembic upgrade: no migration scripts ({ini} does not exist); the sync goes on without them"
     try:
         from alembic import command
-        from alembic.config import Config
     except ImportError:
         return "--alembic upgrade: Alembic is not installed here (pip install alembic); the sync goes on without it"
-    config = Config(str(ini))
-    config.set_main_option("sqlalchemy.url", url.render_as_string(hide_password=False).replace("%", "%%"))
+    config = _config(ini, url)
     options = f"-c lock_timeout={milliseconds(lock_timeout)} -c statement_timeout={milliseconds(statement_timeout)}"
     previous = os.environ.get("PGOPTIONS")
-    os.environ["PGOPTIONS"] = f"{previous} {options}" if previous else options
     say("running alembic upgrade head (--alembic upgrade)")
     started = time.monotonic()
     try:
-        command.upgrade(config, "head")
+        with _environ({"PGOPTIONS": f"{previous} {options}" if previous else options}):
+            command.upgrade(config, "head")
     except Exception as exc:  # noqa: BLE001 - a failing migration is reported; the sync goes on
         text = str(exc).strip().splitlines()
         return (f"alembic upgrade head failed ({type(exc).__name__}: {scrub(text[0] if text else '', url)}); the database stays "
                 "at the last revision that went through; the sync goes on")
-    finally:
-        if previous is None:
-            os.environ.pop("PGOPTIONS", None)
-        else:
-            os.environ["PGOPTIONS"] = previous
     say(f"alembic upgrade head done ({time.monotonic() - started:.2f} s)")
     return None
 
@@ -157,7 +194,7 @@ def attribute_missing(
     from alembic.config import Config
     from alembic.script import ScriptDirectory
 
-    ini = Path(config_file) if config_file else directory / "alembic.ini"
+    ini = _ini(config_file, directory)
     script = ScriptDirectory.from_config(Config(str(ini)))
     applied = [r for r in reversed(list(script.iterate_revisions(state.current, "base")))]
     created = None
@@ -174,42 +211,35 @@ def attribute_missing(
                         "missing objects are not attributed to revisions (give --shadow-url, or a role that may CREATEDB)")
     say(f"replaying {len(applied)} Alembic revision{'s' if len(applied) != 1 else ''} in a scratch database to find what made the missing objects")
     found: dict[tuple[str, str, str | None], Revision] = {}
-    config = Config(str(ini))
-    config.set_main_option("sqlalchemy.url", shadow.render_as_string(hide_password=False).replace("%", "%%"))
-    previous = {name: os.environ.get(name) for name in ("DATABASE_URL", "SQLALCHEMY_DATABASE_URI")}
+    config = _config(ini, shadow)
     engine = sa.create_engine(shadow, poolclass=sa.pool.NullPool)
+    # What an env.py that ignores sqlalchemy.url is likely to read: the scratch database too.
+    scratch = {name: shadow.render_as_string(hide_password=False) for name in ("DATABASE_URL", "SQLALCHEMY_DATABASE_URI")}
     try:
-        os.environ.update({name: shadow.render_as_string(hide_password=False) for name in previous})
-        wanted = set(missing)
-        for revision in applied:
-            command.upgrade(config, revision.revision)
-            with engine.connect() as conn:
-                if not sa.inspect(conn).has_table(VERSION_TABLE, schema=None):
-                    return {}, "the app's env.py did not migrate the scratch database (it ignores sqlalchemy.url?): revisions not attributed"
-                snapshot = dialect.inspect(conn, {key[0] for key in wanted})
-            for key in list(wanted):
-                table = snapshot.tables.get((key[0], key[1]))
-                if table is not None and (key[2] is None or any(c.name == key[2] for c in table.columns)):
-                    found[key] = Revision(revision.revision, (revision.doc or "").strip())
-                    wanted.discard(key)
-            if not wanted:
-                break
+        with _environ(scratch):
+            wanted = set(missing)
+            for revision in applied:
+                command.upgrade(config, revision.revision)
+                with engine.connect() as conn:
+                    if not sa.inspect(conn).has_table(VERSION_TABLE, schema=None):
+                        return {}, "the app's env.py did not migrate the scratch database (it ignores sqlalchemy.url?): revisions not attributed"
+                    snapshot = dialect.inspect(conn, {key[0] for key in wanted})
+                for key in list(wanted):
+                    table = snapshot.tables.get((key[0], key[1]))
+                    if table is not None and (key[2] is None or any(c.name == key[2] for c in table.columns)):
+                        found[key] = Revision(revision.revision, (revision.doc or "").strip())
+                        wanted.discard(key)
+                if not wanted:
+                    break
     except Exception as exc:  # noqa: BLE001 - the replay only explains; it never stops the sync
         return found, f"the replay of the Alembic history stopped ({type(exc).__name__}: {scrub(str(exc).strip().splitlines()[0] if str(exc).strip() else '', shadow)})"
     finally:
         engine.dispose()
-        for name, value in previous.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
         if created:
             with sa.create_engine(url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool).connect() as admin:
                 admin.exec_driver_sql(f'DROP DATABASE IF EXISTS "{created}" WITH (FORCE)')
     return found, None
 
-
-_MISSING = (Kind.MISSING_TABLE, Kind.MISSING_COLUMN)
 
 
 def drift_lines(state: AlembicState, changes: list[Change], default_schema: str) -> tuple[list[str], list[str]]:
@@ -227,13 +257,11 @@ def drift_lines(state: AlembicState, changes: list[Change], default_schema: str)
             "`alembic upgrade head` before the sync, or the migrations will fail on what the sync adds"
         )
     elif state.at_head:
-        missing = [c for c in changes if c.kind in _MISSING and c.table]
-        state.recorded_but_missing = [
-            qualified(c.schema, c.table or "", default_schema) + (f".{c.name}" if c.kind is Kind.MISSING_COLUMN else "") for c in missing
-        ]
+        missing = missing_objects(changes)
+        state.recorded_but_missing = [object_name(key, default_schema) for key in missing]
         head = ", ".join(state.heads)
         if missing:
-            columns = sum(1 for c in missing if c.kind is Kind.MISSING_COLUMN)
+            columns = sum(1 for key in missing if key[2] is not None)
             tables = len(missing) - columns
             what = " and ".join(p for p in (f"{columns} column{'s' if columns != 1 else ''}" if columns else "",
                                              f"{tables} table{'s' if tables != 1 else ''}" if tables else "") if p)

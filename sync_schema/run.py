@@ -25,7 +25,7 @@ from .models import load_models
 from .plan import Plan, Policy, addition_definitions, plan_changes, tables_to_count, tables_to_probe
 from .read import read_and_diff
 from .report import Reporter
-from .snapshot import Snapshot, TableKey, qualified
+from .snapshot import Snapshot, TableKey
 from .verify import Verification, verify
 
 _T = TypeVar("_T")
@@ -311,14 +311,13 @@ def _alembic_state(
     for line in info:
         reporter.info(line)
     result.warnings += warnings
-    missing = [(c.schema, c.table, c.name if c.kind is Kind.MISSING_COLUMN else None)
-               for c in result.changes if c.kind in (Kind.MISSING_TABLE, Kind.MISSING_COLUMN) and c.table]
+    missing = alembic.missing_objects(result.changes)
     if missing and dialect.name == "postgresql":
         found, problem = alembic.attribute_missing(
             conn.engine.url, settings.alembic_config, Path.cwd(), state, missing, dialect, settings.shadow_url, reporter.info,
         )
-        for (schema, table, column), revision in found.items():
-            where = qualified(schema, table, dialect.default_schema) + (f".{column}" if column else "")
+        for key, revision in found.items():
+            where = alembic.object_name(key, dialect.default_schema)
             state.attributed.append({"object": where, "revision": revision.revision, "message": revision.message})
             result.warnings.append(f"{where}: created by {revision.revision} \"{revision.message}\", stamped as applied, absent")
         if problem:
