@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from .dialects import Dialect
+from .dialects.base import sql_literal
 from .diff import Change, Kind
 from .snapshot import (
     CheckConstraint,
@@ -104,7 +105,7 @@ def addition_definitions(changes: list[Change], dialect: Dialect) -> dict[tuple[
         if change.kind is not Kind.MISSING_COLUMN or not isinstance(column, Column) or column.generated is not None or change.table is None:
             continue
         probe = column._replace(name="c")
-        default = column.default if column.default is not None else column.python_default
+        default = column.default_to_add
         definitions[((change.schema, change.table), column.name)] = (  # without the name ("c "): the dialect names each
             dialect.column_sql(probe, force_nullable=True, default=default)[2:],
             dialect.column_sql(probe, force_nullable=True, default=None)[2:],  # an identity stays: it cannot be attached later to rows
@@ -208,7 +209,7 @@ class _Planner:
         assert isinstance(change.desired, EnumType) and isinstance(change.actual, EnumType)
         target = self.dialect.table_name(change.schema, change.name or "")
         sql = [
-            f"ALTER TYPE {target} ADD VALUE IF NOT EXISTS " + "'" + value.replace("'", "''") + "'"
+            f"ALTER TYPE {target} ADD VALUE IF NOT EXISTS {sql_literal(value)}"
             for value in change.desired.values
             if value not in change.actual.values
         ]
@@ -381,7 +382,7 @@ class _Planner:
                     columns.append((column, None))
                     added.append(change)
                 continue
-            default = column.default if column.default is not None else column.python_default
+            default = column.default_to_add
             rewrite = self._rewrite(table, column, default)
             if rewrite == "column":  # an identity or a domain with a CHECK: no online way to add it
                 self._add_rewriting_column(table, change, default)
@@ -532,13 +533,18 @@ class _Planner:
             # Duplicates would fail the build (and leave an INVALID index to drop and
             # rebuild, and fail again, on every deploy): counted first, refused with the count.
             keys = [e if isinstance(e, Expression) else self.dialect.quote(e) for e in index.expressions]
-            where = " AND ".join([*(f"{k} IS NOT NULL" for k in keys), *([f"({index.where})"] if index.where else [])])
-            target = self.dialect.table_name(table.schema, table.name)
-            precheck = (f"SELECT count(*) FROM (SELECT 1 FROM {target} WHERE {where} GROUP BY {', '.join(keys)} HAVING count(*) > 1) AS duplicates",)
+            precheck = (self._duplicates_sql(table, keys, index.where),)
             refusal = (f"{{count}} values of ({', '.join(index.expressions)}) appear more than once in {self.name(change).rsplit('.', 1)[0]}; "
                        "deduplicate first: the unique index cannot be built")
         self.add(Step(f"{verb} {self.name(change)}", sql, (change,), table.key, hazards=hazards, transactional=transactional,
                       precheck=precheck, refusal=refusal, cleanup=() if transactional else self.dialect.invalid_index_cleanup(table, index)))
+
+    def _duplicates_sql(self, table: Table, keys: list[str], where: str | None = None) -> str:
+        """Counts the key values (SQL: quoted names or expressions) that appear more than
+        once among the rows a unique key or index covers (NULLs never conflict)."""
+        conditions = " AND ".join([*(f"{k} IS NOT NULL" for k in keys), *([f"({where})"] if where else [])])
+        return (f"SELECT count(*) FROM (SELECT 1 FROM {self.dialect.table_name(table.schema, table.name)} WHERE {conditions} "
+                f"GROUP BY {', '.join(keys)} HAVING count(*) > 1) AS duplicates")
 
     def _likely_rename(self, table: Table, change: Change) -> None:
         old = change.actual
@@ -665,15 +671,12 @@ class _Planner:
         unique = change.desired
         assert isinstance(unique, UniqueConstraint)
         sql, transactional = self.dialect.add_unique_steps(table, unique, online=table.key in self.nonempty)
-        target = self.dialect.table_name(table.schema, table.name)
-        cols = self.dialect.columns_list(unique.columns)
-        not_null = " AND ".join(f"{self.dialect.quote(c)} IS NOT NULL" for c in unique.columns)
         self.add(
             Step(
                 f"add unique constraint {self.name(change)} ({', '.join(unique.columns)})", sql,
                 (change,), table.key, requires=None if safe else "constraint",
                 hazards=() if safe else ("fails if duplicates exist",), transactional=transactional,
-                precheck=(f"SELECT count(*) FROM (SELECT 1 FROM {target} WHERE {not_null} GROUP BY {cols} HAVING count(*) > 1) AS duplicates",),
+                precheck=(self._duplicates_sql(table, [self.dialect.quote(c) for c in unique.columns]),),
                 refusal=f"{{count}} values of ({', '.join(unique.columns)}) appear more than once in {self.name(change).rsplit('.', 1)[0]}; deduplicate first",
             )
         )

@@ -38,6 +38,11 @@ class Column(NamedTuple):
     default_as_stored: str | None = None
     python_default_as_stored: str | None = None
 
+    @property
+    def default_to_add(self) -> str | None:
+        """What ADD COLUMN gives it: the server default, else a constant Python default."""
+        return self.default if self.default is not None else self.python_default
+
 
 # Indexes and constraints are NamedTuples too: one is built per index and constraint of
 # the schema on each side, and a frozen dataclass's __init__ costs five times as much.

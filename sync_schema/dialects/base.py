@@ -49,6 +49,11 @@ class _Keys(dict[str | None, _V]):
         return value
 
 
+def sql_literal(text: str) -> str:
+    """`text` as an SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def milliseconds(seconds: float) -> int:
     """A time-out as the server takes it: whole milliseconds, rounded up (0 would mean none)."""
     return max(1, math.ceil(seconds * 1000))
@@ -286,7 +291,7 @@ class Dialect:
         target = self.table_name(table.schema, table.name)
         if column_name is not None:
             target += "." + self.quote(column_name)
-        text = "NULL" if comment is None else "'" + comment.replace("'", "''") + "'"
+        text = "NULL" if comment is None else sql_literal(comment)
         return f"COMMENT ON {'COLUMN' if column_name is not None else 'TABLE'} {target} IS {text}"
 
     def primary_key_sql(self, table: Table) -> str:

@@ -27,7 +27,7 @@ from ..snapshot import (
     UniqueConstraint,
     index_element_options,
 )
-from .base import READ_LOCK_TIMEOUT, Dialect, _wrapped_in_parens, milliseconds
+from .base import READ_LOCK_TIMEOUT, Dialect, _wrapped_in_parens, milliseconds, sql_literal
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -170,7 +170,7 @@ class PostgreSQLDialect(Dialect):
                 stored = self.default_key(existing_column.default)
                 # The Python default stands in only where there is no server default
                 # (see diff.compare_columns): server_default="0" with default=False is '0'.
-                if stored == self.default_key(column.default if column.default is not None else column.python_default):
+                if stored == self.default_key(column.default_to_add):
                     continue  # already equal as text: no query needed (the usual case)
                 type_ = existing_column.type
                 if self.type_key(type_).split("(")[0] in _TEXT_TYPES:
@@ -188,7 +188,7 @@ class PostgreSQLDialect(Dialect):
         except sa.exc.DBAPIError:
             conn.rollback()
             return desired
-        spelled = {want: "'" + result.replace("'", "''") + "'" for want, result in zip(wanted, results, strict=True) if result is not None}
+        spelled = {want: sql_literal(result) for want, result in zip(wanted, results, strict=True) if result is not None}
 
         tables = dict(desired.tables)
         for key in {k for k, _ in candidates}:
@@ -344,7 +344,7 @@ class PostgreSQLDialect(Dialect):
         return column.type
 
     def create_enum_sql(self, enum: EnumType) -> str:
-        labels = ", ".join("'" + v.replace("'", "''") + "'" for v in enum.values)
+        labels = ", ".join(sql_literal(v) for v in enum.values)
         return f"CREATE TYPE {self.table_name(enum.schema, enum.name)} AS ENUM ({labels})"
 
     def alter_type_sql(self, table: Table, column: Column) -> str:
@@ -383,8 +383,8 @@ class PostgreSQLDialect(Dialect):
             return ()
         name, target = self.table_name(table.schema, index.name), self.table_name(table.schema, table.name)
         body = (
-            f"BEGIN IF EXISTS (SELECT FROM pg_index WHERE indexrelid = to_regclass({_literal(name)}) "
-            f"AND indrelid = to_regclass({_literal(target)}) AND NOT indisvalid) THEN EXECUTE {_literal('DROP INDEX ' + name)}; END IF; END"
+            f"BEGIN IF EXISTS (SELECT FROM pg_index WHERE indexrelid = to_regclass({sql_literal(name)}) "
+            f"AND indrelid = to_regclass({sql_literal(target)}) AND NOT indisvalid) THEN EXECUTE {sql_literal('DROP INDEX ' + name)}; END IF; END"
         )
         return (f"DO {_dollar_quoted(body)}",)
 
@@ -459,7 +459,7 @@ class PostgreSQLDialect(Dialect):
         return (
             _CASTABLE_FUNCTION,
             f"SELECT count(*) FROM {self.table_name(table.schema, table.name)} WHERE {self.quote(column_name)} IS NOT NULL AND CASE "
-            f"WHEN pg_temp.sync_schema_castable({self.quote(column_name)}::text, {_literal(new_type)}) THEN {lossy} ELSE true END",
+            f"WHEN pg_temp.sync_schema_castable({self.quote(column_name)}::text, {sql_literal(new_type)}) THEN {lossy} ELSE true END",
         )
 
     def type_change_sql(self, table: Table, old: Column, new: Column) -> list[str]:
@@ -475,7 +475,7 @@ class PostgreSQLDialect(Dialect):
         message = f"sync-schema: rows of {table.name}.{new.name} would not convert to {new.type} without loss; nothing was changed"
         body = (
             f"BEGIN IF EXISTS (SELECT FROM {target} WHERE {self.quote(new.name)} IS NOT NULL AND {lossy}) "
-            f"THEN RAISE EXCEPTION '%', {_literal(message)}; END IF; END"
+            f"THEN RAISE EXCEPTION '%', {sql_literal(message)}; END IF; END"
         )
         return [f"LOCK TABLE {target} IN SHARE MODE", f"DO {_dollar_quoted(body)}", alter]
 
@@ -551,10 +551,6 @@ def _widens(old: str, new: str) -> bool:
     old_scale, new_scale = int(old_m.group(3) or 0), int(new_m.group(3) or 0)
     whole = int(new_m.group(2)) - new_scale >= int(old_m.group(2)) - old_scale
     return whole and new_scale >= old_scale
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _dollar_quoted(body: str) -> str:
