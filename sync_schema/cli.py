@@ -21,12 +21,7 @@ from .deadline import exit_when_done, watchdog
 from .errors import DatabaseError, SyncError
 from .plan import ALLOW_CLASSES
 from .report import Reporter
-from .run import RunResult, sync
-
-# Exit codes (README, "Modes and exit codes"): 0 done (the default mode, whatever
-# happened), 1 drift found by --check or a problem under --strict, 2 when --check could
-# not tell (no connection, broken models, a bad flag or setting).
-EXIT_OK, EXIT_PROBLEM, EXIT_UNKNOWN = 0, 1, 2
+from .run import EXIT_OK, EXIT_PROBLEM, EXIT_UNKNOWN, RunResult, error_exit_code, sync
 
 
 class _Intent:
@@ -56,7 +51,7 @@ class _Intent:
         self.format = given("--format", "SYNC_SCHEMA_FORMAT", "format") or "text"
 
     def exit_code(self) -> int:
-        return EXIT_UNKNOWN if self.check else EXIT_PROBLEM if self.strict else EXIT_OK
+        return error_exit_code("check" if self.check else "apply", self.strict)
 
 
 def _report_unusable(message: str, intent: _Intent, mode: str = "apply") -> int:
@@ -159,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         return _report_unusable(str(exc), _Intent(argv))
     if settings.format in ("json", "markdown"):
         reporter = Reporter(stream=sys.stderr, verbose=settings.verbose)  # stdout carries the document
-    on_error = 1 if settings.strict or settings.mode == "check" else 0
+    on_error = error_exit_code(settings.mode, settings.strict)
     with watchdog(settings.deadline, lambda: f"the run did not finish within {settings.deadline:g} s (a server or proxy that stopped "
                   "answering?); its open transactions are rolled back by the server", on_error, reporter.stream):
         result = sync(settings, reporter)

@@ -100,7 +100,7 @@ def sync(settings: Settings, reporter: Reporter, embedded: Embedded | None = Non
     url = None
     try:
         if embedded is not None and embedded.engine is not None:
-            url = embedded.engine.url
+            url = embedded.engine.url  # the host's engine: its URL, with our time-outs (see below)
         else:
             url = parse_url(settings.database_url, settings.database_url_source)
         result.database = redact(url)
@@ -110,7 +110,7 @@ def sync(settings: Settings, reporter: Reporter, embedded: Embedded | None = Non
             else "settings: flags and the environment (no [sync_schema] section in setup.cfg or pyproject.toml)"
         )
         if embedded is None:
-            on_error = 1 if settings.strict or settings.mode == "check" else 0
+            on_error = error_exit_code(settings.mode, settings.strict)
             with watchdog(settings.models_import_timeout, lambda: f"importing the models ({settings.models}) did not finish within "
                           f"{settings.models_import_timeout:g} s: a models module must not connect, prompt or wait when imported "
                           "(raise --models-import-timeout if it is only slow)", on_error, reporter.stream):
@@ -125,8 +125,9 @@ def sync(settings: Settings, reporter: Reporter, embedded: Embedded | None = Non
         # A host's engine is used as it is only for an in-memory SQLite database (a new
         # engine would open another, empty one); otherwise ours, on its URL, with our
         # time-outs and pool, leaving the host's engine untouched.
-        reuse = embedded is not None and embedded.engine is not None and url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
-        engine = embedded.engine if reuse and embedded is not None and embedded.engine is not None else create_engine(url, settings.connect_timeout)
+        host_engine = embedded.engine if embedded is not None else None
+        reuse = host_engine is not None and url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+        engine = host_engine if reuse and host_engine is not None else create_engine(url, settings.connect_timeout)
         try:
             _sync_database(engine, settings, metadatas, reporter, result, freeze=embedded is None)
         finally:
@@ -146,13 +147,26 @@ def sync(settings: Settings, reporter: Reporter, embedded: Embedded | None = Non
     return result
 
 
+# Exit codes (README, "Modes and exit codes"): 0 done (the default mode, whatever
+# happened), 1 drift found by --check or a problem under --strict, 2 when --check could
+# not tell (no connection, broken models, a bad flag or setting).
+EXIT_OK, EXIT_PROBLEM, EXIT_UNKNOWN = 0, 1, 2
+
+
+def error_exit_code(mode: str, strict: bool) -> int:
+    """The exit code of a run that could not be done (an error, a deadline, a bad flag)."""
+    return EXIT_UNKNOWN if mode == "check" else EXIT_PROBLEM if strict else EXIT_OK
+
+
 def exit_code(result: RunResult, settings: Settings) -> int:
     unverified = result.verification is not None and not result.verification.passed
-    if settings.mode == "check":  # 2: could not tell (cli.EXIT_UNKNOWN); 1: drift
-        return 2 if result.error else 1 if result.changes or unverified else 0
+    if result.error:
+        return error_exit_code(settings.mode, settings.strict)
+    if settings.mode == "check":
+        return EXIT_PROBLEM if result.changes or unverified else EXIT_OK
     if not settings.strict:
-        return 0
-    return 1 if result.error or result.incomplete or unverified else 0
+        return EXIT_OK
+    return EXIT_PROBLEM if result.incomplete or unverified else EXIT_OK
 
 
 def _sync_database(engine: Engine, settings: Settings, metadatas, reporter: Reporter, result: RunResult, freeze: bool = True) -> None:  # type: ignore[no-untyped-def]

@@ -452,6 +452,8 @@ def test_a_server_that_goes_silent_mid_run_cannot_hang_the_deploy(app_dir: Path,
         assert code == 0 and seconds < 20 and "did not finish within 3 s" in out, (seconds, out)
         code, out, seconds = _process(app_dir, "--database-url", url, "--models", models, "--deadline", "3", "--strict")
         assert code == 1 and "did not finish within 3 s" in out, out
+        code, out, seconds = _process(app_dir, "--database-url", url, "--models", models, "--deadline", "3", "--check")
+        assert code == 2 and "did not finish within 3 s" in out, out  # --check could not tell
     finally:
         proxy.close()
 
