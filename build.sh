@@ -37,8 +37,14 @@ else
 fi
 
 if is_true "${SYNC_SCHEMA_ON_BUILD:-1}"; then
-    echo "build.sh: syncing the database schema"
-    "$PYTHON" -m sync_schema
+    if "$PYTHON" -c 'import sync_schema' 2>/dev/null; then
+        echo "build.sh: syncing the database schema"
+        "$PYTHON" -m sync_schema
+    else
+        # Said in one line rather than Python's "No module named sync_schema" (exit 1).
+        echo "build.sh: sync-schema is not installed for $PYTHON: add it to requirements.txt (README.md, \"Into your app's requirements.txt\"); nothing was synced"
+        if is_true "${SYNC_SCHEMA_STRICT:-false}"; then exit 1; fi
+    fi
 else
     echo "build.sh: SYNC_SCHEMA_ON_BUILD is off; the pre-deploy/release step syncs the schema"
 fi

@@ -26,12 +26,21 @@ is_true() {
 }
 
 if is_true "${SYNC_SCHEMA_ON_START:-0}"; then
-    echo "start.sh: syncing the database schema before starting"
-    "$PYTHON" -m sync_schema
+    if "$PYTHON" -c 'import sync_schema' 2>/dev/null; then
+        echo "start.sh: syncing the database schema before starting"
+        "$PYTHON" -m sync_schema
+    else
+        echo "start.sh: sync-schema is not installed for $PYTHON: add it to requirements.txt (README.md, \"Into your app's requirements.txt\"); nothing was synced"
+        if is_true "${SYNC_SCHEMA_STRICT:-false}"; then exit 1; fi
+    fi
 fi
 
 # exec: the server replaces this shell, so the platform's SIGTERM reaches it directly.
 if [[ -n "${WEB_COMMAND:-}" ]]; then
     eval "exec $WEB_COMMAND"
+fi
+if [[ ! -f app.py ]]; then
+    echo "start.sh: no app.py in $(pwd) and WEB_COMMAND is not set: set WEB_COMMAND to your server's command (e.g. gunicorn app:app)" >&2
+    exit 1
 fi
 exec "$PYTHON" app.py

@@ -2,10 +2,12 @@
 (build.sh, start.sh, render.yaml, Procfile), against a real PostgreSQL database.
 
 Each deploy assembles an app root the way a user's repository looks (the kit next to one
-example app's files), runs the platform's commands exactly as render.yaml and the
-Procfile write them, in an environment holding only the platform's variables, starts
-the app and talks HTTP to it on 127.0.0.1. `python` on that PATH is the interpreter
-running these tests, which has sync_schema and the apps' requirements installed.
+example app's files, the tool's wheel in its vendor/ as the README says), runs the
+platform's commands exactly as render.yaml and the Procfile write them, in an environment
+holding only the platform's variables, starts the app and talks HTTP to it on 127.0.0.1.
+`python` on that PATH is a virtualenv of its own that has the apps' dependencies but not
+sync-schema: the build installs it from the wheel, through the app's requirements.txt.
+The repository itself is deployed as it is, too (its render.yaml runs the Flask example).
 """
 
 from __future__ import annotations
@@ -170,16 +172,15 @@ class Platform:
     config_vars: dict[str, str]  # set by the user's blueprint / config, present in every phase
     bin_dir: Path
     home: Path
+    offline: bool = True  # pip may not download: every requirement is installed or vendored
 
     def env(self, phase: str, database_url: str | None, port: int) -> dict[str, str]:
-        env = {
-            "PATH": f"{self.bin_dir}:/usr/local/bin:/usr/bin:/bin",
-            "HOME": str(self.home),
-            "LANG": "C.UTF-8",
-            # The test's own guard, not the platform's: pip must find every requirement
-            # installed already, never download.
-            "PIP_NO_INDEX": "1",
-        }
+        env = {"PATH": f"{self.bin_dir}:/usr/local/bin:/usr/bin:/bin", "HOME": str(self.home), "LANG": "C.UTF-8"}
+        if self.offline:
+            # The test's own guard, not the platform's: the apps' dependencies are in the
+            # virtualenv already and the tool comes from the app's vendor/, so pip must
+            # never download anything.
+            env["PIP_NO_INDEX"] = "1"
         env.update(self.config_vars)
         if self.name == "render":
             env.update(RENDER="true", PORT=str(port))
@@ -196,15 +197,23 @@ class Platform:
         return env
 
 
+# The variables of the repository's own deploy (render.yaml), which an app deletes.
+DEMO_VARS = ("SYNC_SCHEMA_MODELS", "SYNC_SCHEMA_CRITICAL_COLUMNS", "WEB_COMMAND")
+
+
 def render_blueprint(root: Path) -> tuple[dict[str, str], dict[str, str]]:
     """The web service's commands and its envVars with literal values, from render.yaml
-    (a line-based reading: PyYAML is not among the test dependencies)."""
+    (a line-based reading: PyYAML is not among the test dependencies). The pre-deploy
+    command is the commented line a paid plan uncomments."""
     text = (root / "render.yaml").read_text()
     fields = {}
-    for key in ("buildCommand", "preDeployCommand", "startCommand", "healthCheckPath"):
+    for key in ("plan", "buildCommand", "startCommand", "healthCheckPath"):
         match = re.search(rf"^\s+{key}:\s*([^#\n]*?)\s*(?:#.*)?$", text, re.M)
         assert match, f"render.yaml has no {key}"
         fields[key] = match.group(1).strip("'\"")
+    paid = re.search(r"^\s+# preDeployCommand:\s*(.+?)\s*$", text, re.M)
+    assert paid, "render.yaml must show the pre-deploy command for paid plans"
+    fields["preDeployCommand"] = paid.group(1)
     values = dict(re.findall(r"^\s*-\s*key:\s*(\w+)\s*\n\s+value:\s*\"?([^\"\n#]*?)\"?\s*(?:#.*)?$", text, re.M))
     return fields, values
 
@@ -214,29 +223,69 @@ def procfile(root: Path) -> dict[str, str]:
     return {name.strip(): command.strip() for name, command in lines}
 
 
-def platform(name: str, root: Path, tmp_path: Path) -> Platform:
+def platform(name: str, root: Path, tmp_path: Path, python: Path, demo: bool = False) -> Platform:
+    """`name`: "render" (a paid plan: the pre-deploy command uncommented, SYNC_SCHEMA_ON_START
+    "0", as render.yaml says), "render-free" (render.yaml as it is) or "heroku". `demo`: the
+    repository's own deploy, which keeps render.yaml's demo variables (an app deletes them)."""
     bin_dir = tmp_path / "bin"
     if not bin_dir.exists():
-        # `python` as the platform's runtime provides it; a wrapper, not a symlink, so
-        # that a virtual environment running the tests stays active.
+        # `python` as the platform's runtime provides it: the deploy virtualenv's.
         bin_dir.mkdir()
-        (bin_dir / "python").write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+        (bin_dir / "python").write_text(f'#!/bin/sh\nexec "{python}" "$@"\n')
         (bin_dir / "python").chmod(0o755)
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
-    if name == "render":
+    if name.startswith("render"):
         fields, values = render_blueprint(root)
-        return Platform(name, fields["buildCommand"], fields["preDeployCommand"], fields["startCommand"], values, bin_dir, home)
+        if not demo:
+            values = {k: v for k, v in values.items() if k not in DEMO_VARS}
+        if name == "render":
+            values["SYNC_SCHEMA_ON_START"] = "0"
+            return Platform("render", fields["buildCommand"], fields["preDeployCommand"], fields["startCommand"], values, bin_dir, home)
+        return Platform("render", fields["buildCommand"], "true", fields["startCommand"], values, bin_dir, home, offline=not demo)
     processes = procfile(root)
     # Heroku's Python buildpack installs requirements.txt; build.sh stands in for it.
     return Platform(name, "./build.sh", processes["release"], processes["web"], {}, bin_dir, home)
 
 
+# --- the deploy virtualenv --------------------------------------------------------------
+
+
+def _pip(python: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(python), "-m", "pip", "-q", "--disable-pip-version-check", *args],
+                          capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="session")
+def deploy_venv(tmp_path_factory: pytest.TempPathFactory, built_wheel: Path) -> Path:
+    """A virtualenv with the example apps' dependencies and the tool's, made once: the
+    wheel installed with the apps' requirements, then the tool uninstalled again."""
+    venv = tmp_path_factory.mktemp("deploy") / "venv"
+    subprocess.run([getattr(sys, "_base_executable", sys.executable), "-m", "venv", str(venv)], check=True, timeout=120)
+    python = venv / "bin" / "python"
+    requirements = [line.strip() for example in EXAMPLES for line in (REPO / "examples" / example.name / "requirements.txt").read_text().splitlines()
+                    if line.strip() and not line.startswith("#") and "vendor/" not in line]
+    done = _pip(python, "install", f"{built_wheel}[postgres]", *requirements)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert _pip(python, "uninstall", "-y", "sync-schema").returncode == 0
+    return python
+
+
+@pytest.fixture
+def python(deploy_venv: Path) -> Path:
+    """The deploy virtualenv, without sync-schema (an earlier test's build installed it)."""
+    _pip(deploy_venv, "uninstall", "-y", "sync-schema")
+    lacks = subprocess.run([str(deploy_venv), "-c", "import sync_schema"], cwd=deploy_venv.parent, capture_output=True, timeout=60)
+    assert lacks.returncode != 0, "the deploy virtualenv must not have sync-schema before the build"
+    return deploy_venv
+
+
 # --- helpers ----------------------------------------------------------------------------
 
 
-def app_root(tmp_path: Path, example: Example) -> Path:
-    """A user's repository: the kit's files next to the example app's."""
+def app_root(tmp_path: Path, example: Example, wheel: Path) -> Path:
+    """A user's repository: the kit's files next to the example app's, and the tool's wheel
+    in vendor/, where the app's requirements.txt names it."""
     root = tmp_path / "app"
     root.mkdir()
     for name in KIT:
@@ -244,6 +293,10 @@ def app_root(tmp_path: Path, example: Example) -> Path:
     for path in (REPO / "examples" / example.name).iterdir():
         if path.is_file():
             shutil.copy2(path, root / path.name)
+    assert f"./vendor/{wheel.name}[postgres]" in (root / "requirements.txt").read_text().splitlines(), \
+        f"{example.name}/requirements.txt must name the wheel the checkout builds ({wheel.name})"
+    (root / "vendor").mkdir()
+    shutil.copy2(wheel, root / "vendor" / wheel.name)
     return root
 
 
@@ -324,23 +377,29 @@ def summary_row(log: str, key: str) -> str:
     return rows[-1]
 
 
+def installed_from_the_wheel(log: str, wheel: Path) -> bool:
+    """Whether a build log shows pip installing the tool from the app's vendored wheel."""
+    return f"vendor/{wheel.name}" in log and re.search(r"Successfully installed .*\bsync[-_]schema-", log) is not None
+
+
 # --- tests ------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda e: e.name)
 @pytest.mark.parametrize("platform_name", PLATFORMS)
 def test_deploy_syncs_the_old_schema_and_the_app_works(
-    platform_name: str, example: Example, tmp_path: Path, pg_url: str, pg_engine: sa.Engine
+    platform_name: str, example: Example, tmp_path: Path, pg_url: str, pg_engine: sa.Engine, python: Path, built_wheel: Path
 ) -> None:
     example.load_old_schema(pg_engine)
     before = example.old_rows(pg_engine)
-    root = app_root(tmp_path, example)
-    kit = platform(platform_name, root, tmp_path)
+    root = app_root(tmp_path, example, built_wheel)
+    kit = platform(platform_name, root, tmp_path, python)
     url, password = platform_url(pg_url)
     port = free_port()
 
     build = run(kit.build, root, kit.env("build", url, port))
     assert build.code == 0, build.log
+    assert installed_from_the_wheel(build.log, built_wheel), build.log
     release = run(kit.release, root, kit.env("release", url, port))
     assert release.code == 0, release.log
     with started(kit.start, root, kit.env("web", url, port), port, tmp_path / "web.log") as web:
@@ -368,11 +427,15 @@ def test_deploy_syncs_the_old_schema_and_the_app_works(
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda e: e.name)
-def test_render_free_plan_syncs_on_start(example: Example, tmp_path: Path, pg_url: str, pg_engine: sa.Engine) -> None:
-    """Free plan: no pre-deploy command, and say the build cannot reach the database."""
+def test_render_free_plan_syncs_on_start(
+    example: Example, tmp_path: Path, pg_url: str, pg_engine: sa.Engine, python: Path, built_wheel: Path
+) -> None:
+    """Free plan (render.yaml as it is): no pre-deploy command, and a build that cannot
+    reach the database; start.sh syncs, as SYNC_SCHEMA_ON_START says."""
     example.load_old_schema(pg_engine)
-    root = app_root(tmp_path, example)
-    kit = platform("render", root, tmp_path)
+    root = app_root(tmp_path, example, built_wheel)
+    kit = platform("render-free", root, tmp_path, python)
+    assert kit.config_vars["SYNC_SCHEMA_ON_START"] == "1"
     url, password = platform_url(pg_url)
     port = free_port()
     unreachable = f"postgres://app:{password}@127.0.0.1:{free_port()}/app"
@@ -382,13 +445,12 @@ def test_render_free_plan_syncs_on_start(example: Example, tmp_path: Path, pg_ur
 
     # Without a sync the new code meets the old schema: every route that reads a new
     # column fails, and so does the health check that would hold the deploy back.
-    with started(kit.start, root, kit.env("web", url, port), port, tmp_path / "unsynced.log") as web:
+    with started(kit.start, root, kit.env("web", url, port) | {"SYNC_SCHEMA_ON_START": "0"}, port, tmp_path / "unsynced.log") as web:
         assert web.get(example.crash_path)[0] == 500
         assert web.get("/healthz")[0] == 500
     assert MISSING_COLUMN.search(web.log), web.log
 
-    env = kit.env("web", url, port) | {"SYNC_SCHEMA_ON_START": "1"}
-    with started(kit.start, root, env, port, tmp_path / "synced.log") as web:
+    with started(kit.start, root, kit.env("web", url, port), port, tmp_path / "synced.log") as web:
         example.exercise(web)
     assert "start.sh: syncing the database schema" in web.log
     assert summary_row(web.log, "verification") == f"PASSED ({example.critical} critical columns present)", web.log
@@ -396,10 +458,42 @@ def test_render_free_plan_syncs_on_start(example: Example, tmp_path: Path, pg_ur
         assert password not in log
 
 
+def test_the_repository_deploys_as_it_is(tmp_path: Path, pg_url: str, pg_engine: sa.Engine, python: Path) -> None:
+    """The repository's own render.yaml, on a copy of the checkout's files: the tool
+    installed from the checkout by the root requirements.txt, the Flask example served,
+    its old schema synced on the free plan."""
+    root = tmp_path / "repository"
+    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=REPO, capture_output=True, text=True,
+                           check=True, timeout=60).stdout.splitlines()
+    for name in files:
+        if (REPO / name).is_file():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, root / name)
+    FLASK_APP.load_old_schema(pg_engine)
+    before = FLASK_APP.old_rows(pg_engine)
+    kit = platform("render-free", root, tmp_path, python, demo=True)
+    assert kit.config_vars["SYNC_SCHEMA_MODELS"] == "examples.flask_app.models:db"
+    url, password = platform_url(pg_url)
+    port = free_port()
+
+    build = run(kit.build, root, kit.env("build", url, port))
+    assert build.code == 0, build.log
+    assert re.search(r"Successfully installed .*\bsync[-_]schema-", build.log), build.log
+    assert summary_row(build.log, "columns added") == str(FLASK_APP.columns_added), build.log
+    assert summary_row(build.log, "verification") == "PASSED (3 critical columns present)", build.log
+    with started(kit.start, root, kit.env("web", url, port), port, tmp_path / "web.log") as web:
+        FLASK_APP.exercise(web)
+    assert summary_row(web.log, "columns added") == "0", web.log  # start.sh's sync found it done
+    for log in (build.log, web.log):
+        assert password not in log and "Traceback" not in log
+    after = FLASK_APP.old_rows(pg_engine)
+    assert {t: rows[: len(before[t])] for t, rows in after.items()} == before
+
+
 @pytest.mark.parametrize("platform_name", PLATFORMS)
-def test_unreachable_database_does_not_stop_the_deploy(platform_name: str, tmp_path: Path) -> None:
-    root = app_root(tmp_path, FLASK_APP)
-    kit = platform(platform_name, root, tmp_path)
+def test_unreachable_database_does_not_stop_the_deploy(platform_name: str, tmp_path: Path, python: Path, built_wheel: Path) -> None:
+    root = app_root(tmp_path, FLASK_APP, built_wheel)
+    kit = platform(platform_name, root, tmp_path, python)
     dead_port = free_port()  # nothing listens there
     url = f"postgres://app:{PASSWORD}@127.0.0.1:{dead_port}/app"
 
@@ -417,9 +511,9 @@ def test_unreachable_database_does_not_stop_the_deploy(platform_name: str, tmp_p
         assert PASSWORD not in log
 
 
-def test_strict_sync_fails_the_build_wherever_it_is_run_from(tmp_path: Path) -> None:
-    root = app_root(tmp_path, FLASK_APP)
-    kit = platform("render", root, tmp_path)
+def test_strict_sync_fails_the_build_wherever_it_is_run_from(tmp_path: Path, python: Path, built_wheel: Path) -> None:
+    root = app_root(tmp_path, FLASK_APP, built_wheel)
+    kit = platform("render", root, tmp_path, python)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     env = kit.env("build", f"postgres://app:{PASSWORD}@127.0.0.1:{free_port()}/app", free_port()) | {"SYNC_SCHEMA_STRICT": "true"}
@@ -432,11 +526,11 @@ def test_strict_sync_fails_the_build_wherever_it_is_run_from(tmp_path: Path) -> 
     assert summary_row(build.log, "exit code") == "1"
 
 
-def test_failed_install_fails_the_build_before_any_sync(tmp_path: Path) -> None:
-    root = app_root(tmp_path, FLASK_APP)
+def test_failed_install_fails_the_build_before_any_sync(tmp_path: Path, python: Path, built_wheel: Path) -> None:
+    root = app_root(tmp_path, FLASK_APP, built_wheel)
     with open(root / "requirements.txt", "a") as requirements:
         requirements.write("no-such-package-for-sync-schema-tests==1.0\n")
-    kit = platform("render", root, tmp_path)
+    kit = platform("render", root, tmp_path, python)
 
     build = run(kit.build, root, kit.env("build", f"postgres://app:{PASSWORD}@127.0.0.1:{free_port()}/app", free_port()))
 
@@ -445,9 +539,33 @@ def test_failed_install_fails_the_build_before_any_sync(tmp_path: Path) -> None:
     assert "sync-schema:" not in build.log
 
 
-def test_start_runs_web_command_from_the_app_root(tmp_path: Path) -> None:
-    root = app_root(tmp_path, FLASK_APP)
-    kit = platform("heroku", root, tmp_path)
+def test_without_the_tool_the_kit_says_so_in_one_line(tmp_path: Path, python: Path, built_wheel: Path) -> None:
+    """requirements.txt without the tool: the build and a start that syncs say what to add
+    (no "No module named" exit 1, no traceback); a start without app.py nor WEB_COMMAND too."""
+    root = app_root(tmp_path, FLASK_APP, built_wheel)
+    requirements = root / "requirements.txt"
+    requirements.write_text("".join(line + "\n" for line in requirements.read_text().splitlines() if "vendor/" not in line))
+    kit = platform("render", root, tmp_path, python)
+    env = kit.env("build", f"postgres://app:{PASSWORD}@127.0.0.1:{free_port()}/app", free_port())
+
+    build = run(kit.build, root, env)
+    start = run(kit.start, root, env | {"SYNC_SCHEMA_ON_START": "1", "WEB_COMMAND": "echo served"})
+    strict = run(kit.build, root, env | {"SYNC_SCHEMA_STRICT": "true"})
+    (root / "app.py").unlink()
+    no_app = run(kit.start, root, env)
+
+    missing = "sync-schema is not installed for python: add it to requirements.txt"
+    assert build.code == 0 and f"build.sh: {missing}" in build.log, build.log
+    assert start.code == 0 and f"start.sh: {missing}" in start.log and start.log.rstrip().endswith("served"), start.log
+    assert strict.code == 1 and missing in strict.log, strict.log
+    assert no_app.code == 1 and f"start.sh: no app.py in {root} and WEB_COMMAND is not set" in no_app.log, no_app.log
+    for step in (build, start, strict, no_app):
+        assert "Traceback" not in step.log and "No module named" not in step.log
+
+
+def test_start_runs_web_command_from_the_app_root(tmp_path: Path, python: Path, built_wheel: Path) -> None:
+    root = app_root(tmp_path, FLASK_APP, built_wheel)
+    kit = platform("heroku", root, tmp_path, python)
     env = kit.env("web", None, 4321) | {"WEB_COMMAND": 'echo "serving on $PORT from $(pwd)"'}
 
     result = run(str(root / "start.sh"), tmp_path, env)
@@ -466,15 +584,19 @@ def test_kit_files_say_what_the_platforms_run() -> None:
     assert procfile(REPO) == {"release": "python -m sync_schema", "web": "./start.sh"}
     fields, values = render_blueprint(REPO)
     assert fields == {
+        "plan": "free",
         "buildCommand": "./build.sh",
         "preDeployCommand": "python -m sync_schema",
         "startCommand": "./start.sh",
         "healthCheckPath": "/healthz",
     }
-    assert values.get("SYNC_SCHEMA_STRICT") == "false"
+    assert values.get("SYNC_SCHEMA_STRICT") == "false" and values.get("SYNC_SCHEMA_ON_START") == "1"
     text = (REPO / "render.yaml").read_text()
+    assert "\n    preDeployCommand:" not in text, "the free plan has no pre-deploy command"
     database = re.search(r"key: DATABASE_URL\s*\n\s+fromDatabase:\s*\n\s+name: (\S+)\s*\n\s+property: connectionString", text)
     assert database, "DATABASE_URL must come from the database's connectionString"
-    assert re.search(rf"^databases:\s*\n\s+- name: {re.escape(database.group(1))}$", text, re.M)
-    comment = re.search(r"((?:^\s+#.*\n)+)\s+preDeployCommand:", text, re.M)
-    assert comment and "paid plan" in comment.group(1), "the comment on preDeployCommand must say it needs a paid plan"
+    assert re.search(rf"^databases:\s*\n\s+- name: {re.escape(database.group(1))}\n(?:\s+\w+:.*\n)*?\s+plan: free$", text, re.M), \
+        "the database must be on the free plan: deploying the repository creates nothing paid"
+    # The demo's variables, and only those, follow the comment that tells an app to delete them.
+    demo = re.search(r"# Demo only.*delete these three:\n((?:\s+- key: \w+\n\s+value: .*\n){3})", text)
+    assert demo and tuple(re.findall(r"key: (\w+)", demo.group(1))) == DEMO_VARS

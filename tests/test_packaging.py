@@ -9,6 +9,8 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -31,16 +33,8 @@ def _run(args: list[str], cwd: Path, timeout: float = 300) -> subprocess.Complet
     return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
 
 
-@pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("dist")
-    done = _run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(REPO)], REPO)
-    assert done.returncode == 0, done.stdout + done.stderr
-    (built,) = out.glob("sync_schema-*.whl")
-    return built
-
-
-def test_the_wheel_in_a_fresh_venv_follows_the_readme(wheel: Path, tmp_path: Path, pg_url: str, pg_engine: sa.Engine) -> None:
+def test_the_wheel_in_a_fresh_venv_follows_the_readme(built_wheel: Path, tmp_path: Path, pg_url: str, pg_engine: sa.Engine) -> None:
+    wheel = built_wheel
     python = _python()
     venv = tmp_path / "venv"
     assert _run([python, "-m", "venv", str(venv)], tmp_path).returncode == 0
@@ -71,3 +65,26 @@ def test_the_wheel_in_a_fresh_venv_follows_the_readme(wheel: Path, tmp_path: Pat
     done = _run([*tool, "--database-url", pg_url.replace("+psycopg2", ""), "--strict"], app)
     assert done.returncode == 0 and "postgresql+psycopg://" in done.stdout and "settings: flags, then the environment, then pyproject.toml" in done.stdout, done.stdout
     assert sa.inspect(pg_engine).get_table_names()
+
+
+def test_the_sdist_builds_the_same_wheel(built_wheel: Path, tmp_path: Path) -> None:
+    """What PyPI would get: an sdist (with the license, the README and the catalog queries),
+    from which pip builds a wheel holding exactly the files of the one built from the checkout."""
+    sdist_dir, wheel_dir = tmp_path / "sdist", tmp_path / "wheel"
+    done = _run([sys.executable, "-m", "build", "--sdist", "--outdir", str(sdist_dir), str(REPO)], tmp_path)  # not in REPO: its build/ would shadow the package
+    assert done.returncode == 0, done.stdout + done.stderr
+    (sdist,) = sdist_dir.glob("sync_schema-*.tar.gz")
+    with tarfile.open(sdist) as archive:
+        names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
+    assert {"LICENSE", "README.md", "setup.cfg", "pyproject.toml", "sync_schema/py.typed"} <= names
+    assert {f"sync_schema/dialects/sql/{p.name}" for p in (REPO / "sync_schema" / "dialects" / "sql").glob("*.sql")} <= names
+
+    done = _run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheel_dir), str(sdist)], tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    (from_sdist,) = wheel_dir.glob("sync_schema-*.whl")
+    assert from_sdist.name == built_wheel.name
+    with zipfile.ZipFile(from_sdist) as a, zipfile.ZipFile(built_wheel) as b:
+        assert sorted(a.namelist()) == sorted(b.namelist())
+        metadata = a.read(f"{from_sdist.name.split('-')[0]}-{from_sdist.name.split('-')[1]}.dist-info/METADATA").decode()
+    assert "Provides-Extra: postgres" in metadata and "Provides-Extra: psycopg" in metadata
+    assert 'Requires-Dist: tomli>=1.1; python_version < "3.11"' in metadata
