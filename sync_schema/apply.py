@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 
 from .database import is_lock_timeout, run_sql, scrub
 from .dialects import Dialect
+from .dialects.base import NeedsReview
 from .plan import Plan, Policy, Step
 
 
@@ -58,16 +59,17 @@ def apply_plan(
     """Run the permitted steps; `on_result` gets each result, `on_progress` a line every
     few seconds while a step runs or waits for its lock (a build log must not go quiet)."""
     results: list[StepResult] = []
-    # A table whose step failed or was deferred: its later steps (an index on a column
-    # that was not added, say) wait for the next run too.
+    # A table whose step failed, was deferred or left for review: its later steps (an
+    # index on a column that was not added, say) wait for the next run too.
     blocked: dict[object, StepResult] = {}
-    for group in _transaction_groups([s for s in plan.steps if policy.permits(s)]):
+    for group in _transaction_groups([s for s in plan.steps if policy.permits(s)], dialect.transactional_ddl):
         blocker = blocked.get(group[0].table) if group[0].table is not None else None
         if blocker is not None:
             for step in group:
-                result = StepResult(step, blocker.status, f"not run: an earlier step on this table was {blocker.status}")
+                result = StepResult(step, blocker.status, f"not run: an earlier step on this table was {'left for review' if blocker.status == 'review' else blocker.status}")
                 results.append(result)
-                on_result(result)
+                if result.status != "review":
+                    on_result(result)
             continue
         refused = _run_prechecks(engine, dialect, group, options)
         for result in refused:
@@ -78,20 +80,21 @@ def apply_plan(
             continue
         for result in _run_group(engine, dialect, group, options, on_progress):
             results.append(result)
-            on_result(result)
-            if result.status in ("failed", "deferred") and result.step.table is not None and not result.step.independent:
+            if result.status != "review":  # reported with the rest of the review, at the end
+                on_result(result)
+            if result.status in ("failed", "deferred", "review") and result.step.table is not None and not result.step.independent:
                 blocked.setdefault(result.step.table, result)
     results += [StepResult(s, "review") for s in plan.steps if not policy.permits(s)]
     return results
 
 
-def _transaction_groups(steps: list[Step]) -> Iterator[list[Step]]:
+def _transaction_groups(steps: list[Step], transactional_ddl: bool = True) -> Iterator[list[Step]]:
     """Consecutive transactional steps of one table share a transaction; an independent
-    step has one of its own."""
+    step has one of its own, and so has every step where DDL commits by itself."""
     group: list[Step] = []
     for step in steps:
         if group and (
-            not step.transactional or step.table is None or step.table != group[0].table or not group[0].transactional
+            not transactional_ddl or not step.transactional or step.table is None or step.table != group[0].table or not group[0].transactional
             or step.independent or group[0].independent
         ):
             yield group
@@ -133,6 +136,8 @@ def _run_group(
         try:
             with _heartbeat(functools.partial(_still_running, on_progress, what, started)):
                 durations = _execute(engine, dialect, group, options)
+        except NeedsReview as exc:
+            return [StepResult(s, "review", str(exc), time.monotonic() - started) for s in group]
         except sa.exc.DBAPIError as exc:
             message = _one_line(exc, engine)
             _clean_up(engine, dialect, group, options)
@@ -201,7 +206,7 @@ def _execute(engine: Engine, dialect: Dialect, group: list[Step], options: Apply
     if group[0].transactional:
         with engine.begin() as conn:
             dialect.bound_locks(conn, options.lock_timeout, options.statement_timeout)
-            return [_timed(conn, step) for step in group]
+            return [_timed(conn, step, run=dialect.run_ddl) for step in group]
     with engine.connect() as conn:
         conn = conn.execution_options(isolation_level="AUTOCOMMIT")
         if options.behind_pooler:
@@ -211,10 +216,10 @@ def _execute(engine: Engine, dialect: Dialect, group: list[Step], options: Apply
             return [_timed(conn, step, cancel_after=options.statement_timeout) for step in group]
         # Our own server session (NullPool: closed right after), so a session SET ends with it.
         dialect.bound_locks(conn, options.lock_timeout, options.statement_timeout, local=False)
-        return [_timed(conn, step) for step in group]
+        return [_timed(conn, step, run=dialect.run_ddl) for step in group]
 
 
-def _timed(conn: sa.Connection, step: Step, cancel_after: float | None = None) -> list[float]:
+def _timed(conn: sa.Connection, step: Step, cancel_after: float | None = None, run: Callable[[sa.Connection, str], object] = run_sql) -> list[float]:
     durations = []
     for sql in step.sql:
         started = time.monotonic()
@@ -226,7 +231,7 @@ def _timed(conn: sa.Connection, step: Step, cancel_after: float | None = None) -
             watchdog.daemon = True
             watchdog.start()
         try:
-            run_sql(conn, sql)
+            run(conn, sql)
         finally:
             if watchdog is not None:
                 watchdog.cancel()

@@ -15,13 +15,13 @@ from typing import NoReturn
 import sqlalchemy as sa
 
 from . import __version__
-from .config import FORMATS, MODES, resolve_settings
+from .config import ALEMBIC_MODES, FORMATS, MODES, resolve_settings
 from .database import create_engine, open_connection, parse_url, redact, scrub
 from .deadline import exit_when_done, watchdog
-from .errors import DatabaseError, SyncError
+from .errors import ConfigError, DatabaseError, SyncError
 from .plan import ALLOW_CLASSES
 from .report import Reporter
-from .run import EXIT_OK, EXIT_PROBLEM, EXIT_UNKNOWN, RunResult, error_exit_code, sync
+from .run import EXIT_UNKNOWN, RunResult, error_exit_code, sync
 
 
 class _Intent:
@@ -99,6 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--database-url", metavar="URL", help="database URL (default: the variable named by --database-url-env)")
     parser.add_argument("--database-url-env", metavar="NAME", help="environment variable holding the URL (default DATABASE_URL)")
     parser.add_argument("--models", metavar="MODULE[:ATTR][,...]", help="import path of the models: pkg.models or pkg.models:Base; several, comma separated, are each imported")
+    parser.add_argument("--reference", metavar="URL", help="a database whose schema is the desired one, instead of the models (e.g. a restore's source, staging)")
+    parser.add_argument("--reference-url-env", metavar="NAME", help="environment variable holding the reference database's URL")
     parser.add_argument("--critical-columns", metavar="LIST", help="table.column or schema.table.column, comma separated; verified after the sync")
     parser.add_argument("--schemas", metavar="LIST", help="schemas to sync (default: those the models use)")
     parser.add_argument("--exclude-tables", metavar="LIST", help="tables to leave alone (table or schema.table)")
@@ -110,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--allow", metavar="LIST", help=f"also apply these risky classes: {', '.join(ALLOW_CLASSES)}")
     parser.add_argument("--no-relax-not-null", dest="relax_not_null", action="store_const", const=False, default=None,
                         help="report, do not apply, DROP NOT NULL on columns that make the models' INSERTs fail")
+    parser.add_argument("--rebuild-limit", metavar="SIZE", help="MySQL: rebuild tables up to this size online to relax NOT NULL (default 1GB)")
     parser.add_argument("--connect-timeout", metavar="SECONDS", help="give up connecting after this long (default 10)")
     parser.add_argument("--lock-timeout", metavar="SECONDS", help="longest wait for a table lock per statement (default 2)")
     parser.add_argument("--lock-attempts", metavar="N", help="tries per table when its lock is not available in time (default 3), then deferred")
@@ -117,7 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--statement-timeout", metavar="SECONDS", help="longest run of one statement (default 120)")
     parser.add_argument("--run-lock-wait", metavar="SECONDS", help="wait this long for another sync-schema run (default 60)")
     parser.add_argument("--models-import-timeout", metavar="SECONDS", help="give up on a models module that has not imported after this long (default 60)")
-    parser.add_argument("--alembic", choices=("off", "upgrade"), help="upgrade: run the app's `alembic upgrade head` first (apply mode, under the run lock), then sync what is still missing")
+    parser.add_argument("--alembic", choices=ALEMBIC_MODES,
+                        help="upgrade: run the app's `alembic upgrade head` first (apply mode, under the run lock), then sync what is still missing; "
+                        "stamp-if-synced: after the sync, `alembic stamp head` only if the replayed history and the database agree")
     parser.add_argument("--shadow-url", metavar="URL", help="an empty scratch database to replay the Alembic history in (default: one created and dropped on the same server)")
     parser.add_argument("--alembic-config", metavar="FILE", help="the app's alembic.ini, to read its migration scripts (default: ./alembic.ini)")
     parser.add_argument("--deadline", metavar="SECONDS", help="end the whole run after this long, whatever it waits for (default 900)")
@@ -239,59 +244,54 @@ def build_compare_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="python -m sync_schema compare",
         description="Compare two live databases and print the drift as a table, with the SQL that would bring "
-        "DATABASE up to REFERENCE. Changes nothing.",
+        "the target (DATABASE) up to REFERENCE. Changes nothing: it is `python -m sync_schema --reference URL --dry-run`, "
+        "with the drift table on stdout and the log on stderr.",
     )
-    parser.add_argument("--reference", metavar="URL", help="the database whose schema is right (e.g. local or staging)")
-    parser.add_argument("--database-url", metavar="URL", help="the database to check (default: $DATABASE_URL)")
+    parser.add_argument("--reference", metavar="URL", help="the database whose schema is right (e.g. local or staging; default: $SYNC_SCHEMA_REFERENCE_URL)")
+    parser.add_argument("--reference-url-env", metavar="NAME", help="environment variable holding the reference's URL")
+    parser.add_argument("--database-url", metavar="URL", help="the target: the database to check (default: $DATABASE_URL)")
     parser.add_argument("--database-url-env", metavar="NAME")
     parser.add_argument("--schemas", metavar="LIST")
     parser.add_argument("--exclude-tables", metavar="LIST")
+    parser.add_argument("--allow", metavar="LIST", help="count these risky classes as what the SQL script applies (see the main command)")
     parser.add_argument("--format", choices=FORMATS, default=None)
-    parser.add_argument("--sql", dest="sql_file", metavar="FILE", help="write the SQL that would bring DATABASE up to REFERENCE")
-    parser.add_argument("--check", dest="mode", action="store_const", const="check", help="exit 1 if the schemas differ")
+    parser.add_argument("--sql", dest="sql_file", metavar="FILE",
+                        help="write the SQL that brings the target up to the reference (for psql -v ON_ERROR_STOP=1 -f; risky statements commented out with the reason)")
+    parser.add_argument("--check", dest="mode", action="store_const", const="check", help="exit 1 if the schemas differ, 2 if they could not be read")
     parser.add_argument("--connect-timeout", metavar="SECONDS")
     return parser
 
 
 def compare_main(argv: list[str]) -> int:
-    from .compare import compare_databases
     from .formats import to_json, to_markdown, to_sql_script, to_text_table
 
     args = _parse(build_compare_parser(), argv)
-    flags = vars(args)
+    flags = vars(args) | {"mode": args.mode or "dry-run", "history_table": "off"}
+    if not flags.get("reference") and not flags.get("reference_url_env") and os.environ.get("SYNC_SCHEMA_REFERENCE_URL", "").strip():
+        flags["reference_url_env"] = "SYNC_SCHEMA_REFERENCE_URL"
     reporter = Reporter(stream=sys.stderr)
     try:
-        settings = resolve_settings({k: v for k, v in flags.items() if k not in ("reference", "mode")})
+        settings = resolve_settings(flags)
+        if not settings.reference_url:
+            raise ConfigError("no reference database", "pass --reference URL (or set SYNC_SCHEMA_REFERENCE_URL): the database whose schema is right")
     except SyncError as exc:
         return _report_unusable(str(exc), _Intent(argv), "compare")
-    result = compare_databases(
-        args.reference or os.environ.get("SYNC_SCHEMA_REFERENCE_URL"), settings.database_url, settings.database_url_source,
-        settings.schemas, settings.exclude_tables, settings.connect_timeout,
-    )
-    checking = args.mode == "check"
-    result.exit_code = (EXIT_UNKNOWN if result.error else EXIT_PROBLEM if result.changes else EXIT_OK) if checking else EXIT_OK
-    if result.error:
-        if settings.format == "json":
-            from .formats import to_json as error_json
-
-            sys.stdout.write(error_json(result, None, ("database", "reference")) + "\n")
-        reporter.error(result.error)
-        return result.exit_code
+    result = sync(settings, reporter)
     type_key = result.dialect.type_key if result.dialect else None
-    labels = ("database", "reference")
     if settings.format == "json":
-        sys.stdout.write(to_json(result, type_key, labels) + "\n")
+        sys.stdout.write(to_json(result, type_key) + "\n")
     elif settings.format == "markdown":
-        sys.stdout.write(to_markdown(result, type_key, labels) + "\n")
-    else:
-        sys.stdout.write(f"database:  {result.database}\nreference: {result.reference}\n\n")
-        sys.stdout.write(to_text_table(result, type_key, labels) + "\n")
-        sys.stdout.write(f"\n{len(result.changes)} differences ({result.elapsed:.2f} s)\n")
-    if settings.sql_file:
+        sys.stdout.write(to_markdown(result, type_key) + "\n")
+    elif not result.error:
+        sys.stdout.write(f"target:    {result.database}\nreference: {result.reference}\n\n")
+        sys.stdout.write(to_text_table(result, type_key) + "\n")
+        differences = len(result.changes)
+        sys.stdout.write(f"\n{differences} difference{'' if differences == 1 else 's'} ({result.elapsed:.2f} s)\n")
+    if settings.sql_file and not result.error:
         try:
             with open(settings.sql_file, "w", encoding="utf-8") as script:
                 script.write(to_sql_script(result))
         except OSError as exc:
             reporter.error(f"cannot write the SQL script to {settings.sql_file}: {exc.strerror}")
-            return EXIT_UNKNOWN if checking else EXIT_OK
+            return EXIT_UNKNOWN if settings.mode == "check" else result.exit_code
     return result.exit_code

@@ -17,6 +17,7 @@ from .errors import ConfigError
 
 MODES = ("apply", "dry-run", "check")
 FORMATS = ("text", "json", "markdown", "github")
+ALEMBIC_MODES = ("off", "upgrade", "stamp-if-synced")
 # Never diffed: Alembic's bookkeeping and our own tables (whatever history_table says, too).
 ALWAYS_EXCLUDED = ("alembic_version", "sync_schema_history", "sync_schema_history_statements", "sync_schema_lock")
 
@@ -50,14 +51,22 @@ class Settings:
     deadline: float = 900.0  # the whole run, whatever happens (a server that stops answering, say)
     allow: list[str] = field(default_factory=list)
     relax_not_null: bool = True
+    # Where relaxing NOT NULL rebuilds the table (MySQL), tables up to this size (data and
+    # indexes, bytes) are rebuilt online by default; bigger ones are left for review.
+    rebuild_limit: int = 1_000_000_000
     history_table: str = "sync_schema_history"  # "off" disables the audit trail
     format: str = "text"
     sql_file: str | None = None
     verbose: bool = False
-    alembic: str = "off"  # "upgrade": `alembic upgrade head` first, under the run lock, then the sync
+    alembic: str = "off"  # "upgrade": `alembic upgrade head` first, under the run lock, then the sync;
+    # "stamp-if-synced": after the sync, `alembic stamp head` where the replayed history agrees with the database
     shadow_url: str | None = None  # a scratch database to replay the Alembic history in (default: one made and dropped)
     alembic_config: str | None = None  # the app's alembic.ini (default: ./alembic.ini where there is one)
     config_file: str | None = None  # where the file settings came from ("setup.cfg [sync_schema]"), for the log
+    # A database taken as the desired schema instead of the models (--reference URL, or the
+    # variable named by reference_url_env: never a URL in a file), and where it came from.
+    reference_url: str | None = None
+    reference_url_source: str = "--reference"
 
 
 @dataclass(frozen=True)
@@ -133,6 +142,22 @@ def parse_format(text: str) -> str:
     return parse_choice(text, FORMATS, "format")
 
 
+_SIZE_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+
+
+def parse_size(text: str) -> int:
+    """A size in bytes: 1073741824, 500MB, 1 GB, 2GiB."""
+    value = str(text).strip().lower().replace(" ", "")
+    number = value.rstrip("abcdefghijklmnopqrstuvwxyz")
+    try:
+        size = float(number) * _SIZE_UNITS[value[len(number):]]
+    except (ValueError, KeyError):
+        raise ConfigError(f"not a size: {text!r}", "use bytes or a unit, e.g. 1GB, 500MB, 2GiB") from None
+    if not math.isfinite(size) or size < 0:
+        raise ConfigError(f"not a size: {text!r}", "use bytes or a unit, e.g. 1GB, 500MB, 2GiB")
+    return int(size)
+
+
 def parse_count(text: str, what: str) -> int:
     try:
         value = int(str(text).strip())
@@ -162,15 +187,19 @@ SETTINGS = (
     Setting("deadline", "SYNC_SCHEMA_DEADLINE", parse_seconds),
     Setting("alembic_config", "SYNC_SCHEMA_ALEMBIC_CONFIG", str.strip),
     Setting("shadow_url", "SYNC_SCHEMA_SHADOW_URL", str.strip),
-    Setting("alembic", "SYNC_SCHEMA_ALEMBIC", lambda text: parse_choice(text, ("off", "upgrade"), "alembic")),
+    Setting("alembic", "SYNC_SCHEMA_ALEMBIC", lambda text: parse_choice(text, ALEMBIC_MODES, "alembic")),
     Setting("lock_attempts", "SYNC_SCHEMA_LOCK_ATTEMPTS", lambda text: parse_count(text, "lock attempts")),
     Setting("allow", "SYNC_SCHEMA_ALLOW", lambda text: parse_allow(split_list(text))),
     Setting("relax_not_null", "SYNC_SCHEMA_RELAX_NOT_NULL", parse_bool),
+    Setting("rebuild_limit", "SYNC_SCHEMA_REBUILD_LIMIT", parse_size),
     Setting("format", "SYNC_SCHEMA_FORMAT", parse_format),
     Setting("history_table", "SYNC_SCHEMA_HISTORY_TABLE", str.strip),
     Setting("sql_file", "SYNC_SCHEMA_SQL_FILE", str.strip),
 )
 FILE_ONLY = Setting("database_url_env", "SYNC_SCHEMA_DATABASE_URL_ENV", str.strip)
+REFERENCE_URL_ENV = Setting("reference_url_env", "SYNC_SCHEMA_REFERENCE_URL_ENV", str.strip)
+# Keys a config file may not hold: they would put a secret (a URL's password) into the repository.
+_URL_KEYS = {"database_url": "database_url_env", "reference_url": "reference_url_env"}
 
 
 def load_dotenv_file(directory: Path) -> None:
@@ -228,7 +257,11 @@ def resolve_settings(flags: dict[str, Any], directory: Path | None = None, envir
         load_dotenv_file(directory)
         environ = dict(os.environ)
     file_values, source = read_config_source(directory)
-    unknown = set(file_values) - {s.attr for s in SETTINGS} - {FILE_ONLY.attr}
+    for key, instead in _URL_KEYS.items():
+        if key in file_values:
+            raise ConfigError(f"{key} in {source}: a URL holds a password and does not belong in a file",
+                              f"put it in an environment variable and name that variable with {instead}")
+    unknown = set(file_values) - {s.attr for s in SETTINGS} - {FILE_ONLY.attr, REFERENCE_URL_ENV.attr}
     if unknown:
         raise ConfigError(
             f"unknown setting(s) {', '.join(sorted(unknown))} in the sync_schema config section",
@@ -263,4 +296,26 @@ def resolve_settings(flags: dict[str, Any], directory: Path | None = None, envir
         )
         settings.database_url = environ.get(env_name)
         settings.database_url_source = env_name
+    _resolve_reference(settings, flags, environ, file_values)
     return settings
+
+
+def _resolve_reference(settings: Settings, flags: dict[str, Any], environ: dict[str, str], file_values: dict[str, str]) -> None:
+    """The reference database, if one is asked for: --reference URL, else the variable that
+    reference_url_env names. Its models-side options make no sense then and are refused."""
+    if flags.get("reference"):
+        settings.reference_url, settings.reference_url_source = flags["reference"], "--reference"
+    else:
+        name = flags.get("reference_url_env") or environ.get(REFERENCE_URL_ENV.env, "").strip() or file_values.get(REFERENCE_URL_ENV.attr, "").strip()
+        if not name:
+            return
+        if not environ.get(name, "").strip():
+            raise ConfigError(f"no reference URL: {name} is not set (reference_url_env names it)",
+                              f"set {name} to the reference database's URL, or drop reference_url_env")
+        settings.reference_url, settings.reference_url_source = environ[name], name
+    # Flags only: the environment and the app's config file name the models for its deploys,
+    # and a run by hand against a reference leaves them alone (run.sync says so).
+    given = [flag for flag in ("models", "alembic", "alembic_config", "shadow_url") if flags.get(flag) is not None]
+    if given:
+        named = " and ".join("--" + flag.replace("_", "-") for flag in given)
+        raise ConfigError(f"{named} with a reference database: the reference's schema is the desired one", f"drop {named}, or the reference")

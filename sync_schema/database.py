@@ -14,12 +14,20 @@ from sqlalchemy.pool import NullPool
 
 from .errors import ConfigError, DatabaseError
 
-SUPPORTED = "postgresql://, postgres:// or sqlite:///path.db"
+SUPPORTED = "postgresql://, postgres://, mysql://, mariadb:// or sqlite:///path.db"
 # Driver preference for a bare postgresql:// URL. SQLAlchemy 2.1 defaults to psycopg (3)
 # while 2.0 defaulted to psycopg2; we pick whichever is installed so the URL from the
 # platform works as handed out.
 _PG_DRIVERS = (("psycopg2", "psycopg2"), ("psycopg", "psycopg"))
-_ASYNC_DRIVERS = frozenset({"postgresql+asyncpg", "postgresql+psycopg_async", "postgresql+aiopg", "sqlite+aiosqlite"})
+_ASYNC_DRIVERS = frozenset({
+    "postgresql+asyncpg", "postgresql+psycopg_async", "postgresql+aiopg", "sqlite+aiosqlite",
+    "mysql+aiomysql", "mysql+asyncmy", "mariadb+aiomysql", "mariadb+asyncmy",
+})
+# For a bare mysql:// or mariadb:// URL: PyMySQL (pure Python, the [mysql] extra) if
+# installed, else mysqlclient. (SQLAlchemy's own default is mysqlclient.)
+_MYSQL_DRIVERS = (("pymysql", "pymysql"), ("MySQLdb", "mysqldb"))
+_MYSQL_BACKENDS = frozenset({"mysql", "mariadb"})
+_DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306, "mariadb": 3306}
 
 
 def parse_url(raw: str | None, source: str = "DATABASE_URL") -> URL:
@@ -57,6 +65,13 @@ def parse_url(raw: str | None, source: str = "DATABASE_URL") -> URL:
         url = url.set(drivername=url.get_backend_name())
     if url.get_backend_name() == "postgresql" and "+" not in url.drivername:
         url = url.set(drivername=f"postgresql+{_installed_pg_driver()}")
+    if url.get_backend_name() in _MYSQL_BACKENDS:
+        url = _with_mysql_driver(url)
+        if not url.database:
+            raise ConfigError(
+                f"no database name in the URL in {source}",
+                "end it with the database, e.g. mysql://user:password@host:3306/app (the sync inspects and changes that database)",
+            )
     if url.get_backend_name() == "postgresql" and not url.database and not {"dbname", "service"} & set(url.query):
         raise ConfigError(
             f"no database name in the URL in {source}",
@@ -69,11 +84,28 @@ def parse_url(raw: str | None, source: str = "DATABASE_URL") -> URL:
             f"unknown database scheme {scheme}:// in {source}",
             f"use {SUPPORTED}, or install the driver for {scheme}",
         ) from None
-    if url.get_backend_name() not in ("postgresql", "sqlite"):
-        raise ConfigError(
-            f"{url.get_backend_name()}:// in {source} is not supported yet", f"use {SUPPORTED} (MySQL and MariaDB are coming)"
-        )
+    if url.get_backend_name() not in ("postgresql", "sqlite", *_MYSQL_BACKENDS):
+        raise ConfigError(f"{url.get_backend_name()}:// in {source} is not supported yet", f"use {SUPPORTED}")
     return url
+
+
+def _with_mysql_driver(url: URL) -> URL:
+    """A MySQL / MariaDB URL with a driver that is installed: PyMySQL, else mysqlclient
+    for a bare scheme; a named one must be installed (SQLAlchemy would only say "No module
+    named ..." on connecting)."""
+    backend = url.get_backend_name()
+    if "+" not in url.drivername:
+        for module, driver in _MYSQL_DRIVERS:
+            if importlib.util.find_spec(module) is not None:
+                return url.set(drivername=f"{backend}+{driver}")
+    else:
+        named = {**{d: m for m, d in _MYSQL_DRIVERS}, "mysqlconnector": "mysql", "mariadbconnector": "mariadb"}.get(url.get_driver_name())
+        if named is None or importlib.util.find_spec(named) is not None:
+            return url
+    raise ConfigError(
+        "no MySQL driver installed" if "+" not in url.drivername else f"the MySQL driver {url.get_driver_name()} is not installed",
+        "pip install 'sync-schema[mysql]' (PyMySQL), or add PyMySQL (or mysqlclient) to requirements.txt",
+    )
 
 
 def _installed_pg_driver() -> str:
@@ -123,10 +155,44 @@ def create_engine(url: URL, connect_timeout: float) -> Engine:
         connect_args.update(_dead_peer_detection(url.get_driver_name()))
     elif backend == "sqlite":
         connect_args["timeout"] = connect_timeout
+    elif backend in _MYSQL_BACKENDS:
+        connect_args.update(_mysql_timeouts(url.get_driver_name(), connect_timeout))
     engine = sa.create_engine(url, poolclass=NullPool, connect_args=connect_args)
     if backend == "sqlite":
         _make_sqlite_ddl_transactional(engine)
+    elif backend in _MYSQL_BACKENDS and url.get_driver_name() == "pymysql":
+        _pymysql_dead_peer_detection(engine)
     return engine
+
+
+def _mysql_timeouts(driver: str, connect_timeout: float) -> dict[str, object]:
+    """PyMySQL's connect_timeout covers the TCP connection only: a port that accepts and
+    never greets (a black-holed proxy) would hold the handshake's first read forever, so
+    reads and writes get the same bound until connected (see _pymysql_dead_peer_detection).
+    mysqlclient's connect_timeout covers the handshake too, in whole seconds."""
+    if driver == "pymysql":
+        return {"connect_timeout": connect_timeout, "read_timeout": connect_timeout, "write_timeout": connect_timeout}
+    return {"connect_timeout": max(1, math.ceil(connect_timeout))}
+
+
+def _pymysql_dead_peer_detection(engine: Engine) -> None:
+    # Once connected, a read may last as long as the statement (an index build, a lock
+    # wait under lock_wait_timeout): no client-side bound, but TCP keepalives after 10 s
+    # idle and TCP_USER_TIMEOUT notice a dead server, as libpq's options do for
+    # PostgreSQL; a server that answers nothing while alive is left to the run's deadline.
+    @sa.event.listens_for(engine, "connect")
+    def _unbounded_reads(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        import socket
+
+        if hasattr(dbapi_connection, "_read_timeout"):
+            dbapi_connection._read_timeout = dbapi_connection._write_timeout = None
+        sock = getattr(dbapi_connection, "_sock", None)
+        if sock is None:
+            return
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        for option, value in (("TCP_KEEPIDLE", 10), ("TCP_KEEPINTVL", 5), ("TCP_KEEPCNT", 3), ("TCP_USER_TIMEOUT", 30_000)):
+            if hasattr(socket, option):  # Linux names; elsewhere keepalive with the system's timings
+                sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, option), value)
 
 
 def _dead_peer_detection(driver: str) -> dict[str, object]:
@@ -165,11 +231,18 @@ def _make_sqlite_ddl_transactional(engine: Engine) -> None:
 
 # SQLSTATEs that mean "could not get the lock in time", not "this statement is wrong".
 LOCK_TIMEOUT_CODES = frozenset({"55P03"})
+# MySQL / MariaDB error numbers that mean the same: lock wait time-out (a metadata lock's
+# under lock_wait_timeout, a row lock's under innodb_lock_wait_timeout), a deadlock
+# (the victim waits for nothing: another try may pass), NOWAIT refused.
+MYSQL_LOCK_TIMEOUT_ERRNOS = frozenset({1205, 1213, 3572})
 
 
 def is_lock_timeout(exc: sa.exc.DBAPIError) -> bool:
     code = getattr(exc.orig, "pgcode", None) or getattr(exc.orig, "sqlstate", None)
-    return code in LOCK_TIMEOUT_CODES
+    if code in LOCK_TIMEOUT_CODES:
+        return True
+    args: tuple[object, ...] = getattr(exc.orig, "args", ())  # PyMySQL and mysqlclient: (errno, message)
+    return bool(args) and isinstance(args[0], int) and args[0] in MYSQL_LOCK_TIMEOUT_ERRNOS
 
 
 def catalog_lock_error(lock_timeout: float, attempts: int, hint: str, database: str | None = None) -> DatabaseError:
@@ -200,11 +273,11 @@ def describe_connect_error(exc: BaseException, url: URL, connect_timeout: float)
     detail = scrub(str(original).strip().splitlines()[0] if str(original).strip() else "", url)
     where = _where(url)
     low = str(original).lower()
-    named = re.search(r'for user "([^"]+)"|role "([^"]+)" does not exist', str(original))
-    user = url.username or url.query.get("user") or (named and (named.group(1) or named.group(2))) or "?"
+    named = re.search(r'for user "([^"]+)"|role "([^"]+)" does not exist|for user \'([^\']+)\'@', str(original))
+    user = url.username or url.query.get("user") or (named and (named.group(1) or named.group(2) or named.group(3))) or "?"
     if "could not translate host name" in low or "name or service not known" in low:
         return DatabaseError(f"cannot resolve database host {url.host!r}", "check the host in DATABASE_URL")
-    if "timeout expired" in low or "timed out" in low:
+    if "timeout expired" in low or "timed out" in low or "lost connection" in low and "reading initial communication packet" in low:
         return DatabaseError(
             f"connecting to {where} timed out after {connect_timeout:g} s",
             "check the host and port, the firewall, and that you use the URL reachable from here "
@@ -214,14 +287,14 @@ def describe_connect_error(exc: BaseException, url: URL, connect_timeout: float)
         return DatabaseError(
             f"connection refused by {where}", "is the database running, and is the port right?"
         )
-    if "password authentication failed" in low or "authentication failed" in low:
+    if "password authentication failed" in low or "authentication failed" in low or "access denied for user" in low:
         return DatabaseError(
             f"authentication failed for user {user!r} at {where}",
             "check the user and password in DATABASE_URL",
         )
     if "role" in low and "does not exist" in low:
         return DatabaseError(f"user {user!r} does not exist on {where}", "check the user in DATABASE_URL")
-    if "does not exist" in low and "database" in low:
+    if "does not exist" in low and "database" in low or "unknown database" in low:
         return DatabaseError(f"database {url.database!r} does not exist on {where}", "create it or fix the URL")
     if "unable to open database file" in low:
         return DatabaseError(
@@ -234,7 +307,7 @@ def _where(url: URL) -> str:
     """The server a URL points at, as a message names it: host:port, else the host or
     service given as query parameters (libpq's host=, service=), else the database."""
     if url.host or url.port:
-        return f"{url.host or 'localhost'}:{url.port or 5432}"
+        return f"{url.host or 'localhost'}:{url.port or _DEFAULT_PORTS.get(url.get_backend_name(), 5432)}"
     query = {k: v for k, v in url.query.items() if isinstance(v, str)}
     if query.get("host"):
         return f"{query['host']}" + (f":{query['port']}" if query.get("port") else "")

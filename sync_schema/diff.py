@@ -7,13 +7,37 @@ database made by `create_all()` from the same models shows no difference at all.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from enum import Enum
 from typing import NamedTuple
 
 from .dialects import Dialect
 from .signature import Signature, match_columns, table_signature
 from .snapshot import Column, Expression, ForeignKey, Index, Snapshot, Table
+
+# The two sides' names in a change's words: "... in the database, ... in the models", or
+# against a reference database "... in the target, ... in the reference" (named_sides).
+_SIDES: ContextVar[tuple[str, str]] = ContextVar("sync_schema_sides", default=("database", "models"))
+
+
+def here_name() -> str:
+    return _SIDES.get()[0]
+
+
+def there_name() -> str:
+    return _SIDES.get()[1]
+
+
+@contextmanager
+def named_sides(here: str, there: str) -> Iterator[None]:
+    """Within the block, differences and steps name the two sides `here` and `there`."""
+    token = _SIDES.set((here, there))
+    try:
+        yield
+    finally:
+        _SIDES.reset(token)
 
 
 class Kind(str, Enum):
@@ -46,6 +70,7 @@ class Kind(str, Enum):
     EXTRA_UNIQUE = "extra_unique"
     EXTRA_FOREIGN_KEY = "extra_foreign_key"
     EXTRA_CHECK = "extra_check"
+    NOT_SYNCED = "not_synced"  # an object of the reference database the tool does not create (a view, a function...)
 
     def __str__(self) -> str:
         return self.value
@@ -105,6 +130,10 @@ def diff_snapshots(
     for key, table in actual.tables.items():
         if key[0] in desired.schemas and key not in desired.tables and key not in renamed_away and not is_excluded(*key):
             changes.append(Change(Kind.EXTRA_TABLE, key[0], key[1], None, None, table))
+    if desired.others:
+        present = {other.identity for other in actual.others}
+        changes += [Change(Kind.NOT_SYNCED, other.schema, None, f"{other.kind} {other.name}", other)
+                    for other in desired.others if other.identity not in present]
     return changes
 
 
@@ -154,7 +183,7 @@ def _diff_table(desired: Table, actual: Table, dialect: Dialect, signatures: tup
         if desired.primary_key != actual.primary_key:
             change(
                 Kind.PRIMARY_KEY_MISMATCH, actual.primary_key_name or desired.primary_key_name, desired, actual,
-                f"primary key ({', '.join(actual.primary_key) or 'none'}) in the database, ({', '.join(desired.primary_key) or 'none'}) in the models",
+                f"primary key ({', '.join(actual.primary_key) or 'none'}) in the {here_name()}, ({', '.join(desired.primary_key) or 'none'}) in the {there_name()}",
             )
         if desired.comment != actual.comment:
             change(Kind.COMMENT_MISMATCH, None, desired.comment, actual.comment, _comment_difference(desired.comment, actual.comment))
@@ -163,8 +192,8 @@ def _diff_table(desired: Table, actual: Table, dialect: Dialect, signatures: tup
 
 def _comment_difference(want: str | None, have: str | None) -> str:
     if want is None:
-        return "a comment in the database only"
-    return "no comment in the database" if have is None else "the comment differs"
+        return f"a comment in the {here_name()} only"
+    return f"no comment in the {here_name()}" if have is None else "the comment differs"
 
 
 def _diff_columns(desired: Table, actual: Table, dialect: Dialect, unequal: tuple[Column, ...], change) -> None:  # type: ignore[no-untyped-def]
@@ -226,7 +255,7 @@ def _diff_foreign_keys(desired: Table, actual: Table, change) -> None:  # type: 
         elif fk[5:] != existing_fk[5:]:  # actions and deferral
             change(
                 Kind.FOREIGN_KEY_MISMATCH, existing_fk.name or "_".join(fk.columns), fk, existing_fk,
-                f"{_fk_behaviour(existing_fk)} in the database, {_fk_behaviour(fk)} in the models",
+                f"{_fk_behaviour(existing_fk)} in the {here_name()}, {_fk_behaviour(fk)} in the {there_name()}",
             )
 
 
@@ -244,7 +273,7 @@ def _diff_checks(desired: Table, actual: Table, dialect: Dialect, change) -> Non
         if existing is None:
             change(Kind.MISSING_CHECK, check.name, check, None)
         elif check.sqltext != existing.sqltext and keys[check.sqltext] != keys[existing.sqltext]:
-            change(Kind.CHECK_MISMATCH, check.name, check, existing, f"CHECK ({existing.sqltext}) in the database, CHECK ({check.sqltext}) in the models")
+            change(Kind.CHECK_MISMATCH, check.name, check, existing, f"CHECK ({existing.sqltext}) in the {here_name()}, CHECK ({check.sqltext}) in the {there_name()}")
     if all(c.name for c in desired.checks):  # an unnamed model check could be any of them
         desired_checks = {c.name for c in desired.checks}
         for check in actual.checks:
@@ -282,11 +311,11 @@ def compare_columns(desired: Column, actual: Column, dialect: Dialect) -> list[t
         type_keys = dialect.type_keys
         want_type, have_type = type_keys[desired.type], type_keys[actual.type]
         if want_type != have_type:
-            found.append((Kind.TYPE_MISMATCH, f"type {have_type} in the database, {want_type} in the models"))
+            found.append((Kind.TYPE_MISMATCH, f"type {have_type} in the {here_name()}, {want_type} in the {there_name()}"))
     if desired.collation != actual.collation and not any(kind is Kind.TYPE_MISMATCH for kind, _ in found):
-        found.append((Kind.TYPE_MISMATCH, f"collation {actual.collation or 'default'} in the database, {desired.collation or 'default'} in the models"))
+        found.append((Kind.TYPE_MISMATCH, f"collation {actual.collation or 'default'} in the {here_name()}, {desired.collation or 'default'} in the {there_name()}"))
     if desired.nullable != actual.nullable:
-        found.append((Kind.NULLABLE_MISMATCH, "NULL allowed in the " + ("models" if desired.nullable else "database") + " only"))
+        found.append((Kind.NULLABLE_MISMATCH, "NULL allowed in the " + (there_name() if desired.nullable else here_name()) + " only"))
     if desired.comment != actual.comment:
         found.append((Kind.COMMENT_MISMATCH, _comment_difference(desired.comment, actual.comment)))
     if desired.generated is not None or actual.generated is not None:
@@ -299,7 +328,7 @@ def compare_columns(desired: Column, actual: Column, dialect: Dialect) -> list[t
     want_numbered = bool(desired.autoincrement) or numbering[desired.default]
     if want_numbered != (bool(actual.autoincrement) or numbering[actual.default]):
         found.append(
-            (Kind.DEFAULT_MISMATCH, "the database does not number new rows" if want_numbered else "the database numbers new rows, the models do not")
+            (Kind.DEFAULT_MISMATCH, f"the {here_name()} does not number new rows" if want_numbered else f"the {here_name()} numbers new rows, the {there_name()} do not")
         )
     elif not want_numbered:
         wanted = desired.default_as_stored or desired.default
@@ -311,16 +340,16 @@ def compare_columns(desired: Column, actual: Column, dialect: Dialect) -> list[t
             if want_default != have_default and not (
                 desired.default is None and default_keys[desired.python_default_as_stored or desired.python_default] == have_default
             ):
-                found.append((Kind.DEFAULT_MISMATCH, f"default {have_default or 'none'} in the database, {want_default or 'none'} in the models"))
+                found.append((Kind.DEFAULT_MISMATCH, f"default {have_default or 'none'} in the {here_name()}, {want_default or 'none'} in the {there_name()}"))
     return found
 
 
 def _generated_difference(want: str | None, have: str | None) -> str:
     if want is None:
-        return f"generated as ({have}) in the database, a stored value in the models"
+        return f"generated as ({have}) in the {here_name()}, a stored value in the {there_name()}"
     if have is None:
-        return f"a stored value in the database, generated as ({want}) in the models"
-    return f"generated as ({have}) in the database, as ({want}) in the models"
+        return f"a stored value in the {here_name()}, generated as ({want}) in the {there_name()}"
+    return f"generated as ({have}) in the {here_name()}, as ({want}) in the {there_name()}"
 
 
 def _diff_indexes(desired: Table, actual: Table, dialect: Dialect, change) -> None:  # type: ignore[no-untyped-def]
@@ -348,8 +377,10 @@ def _diff_indexes(desired: Table, actual: Table, dialect: Dialect, change) -> No
             change(Kind.INVALID_INDEX, index.name, index, existing, "left INVALID by a failed concurrent build")
         elif not _indexes_equal(index, existing, dialect):
             change(Kind.INDEX_MISMATCH, index.name, index, existing, _index_difference(index, existing))
+    # Where a unique constraint is a unique index (MySQL), the index of one the models declare is no extra.
+    constraint_keys = {frozenset(u.columns) for u in desired.uniques} if dialect.unique_constraints_are_indexes else set()
     for index in actual.indexes:
-        if index.name and index.name not in matched:
+        if index.name and index.name not in matched and not (index.unique and frozenset(index.expressions) in constraint_keys):
             change(Kind.EXTRA_INDEX, index.name, None, index)
 
 
@@ -385,18 +416,18 @@ def _indexes_equal(desired: Index, actual: Index, dialect: Dialect) -> bool:
 
 def _index_difference(desired: Index, actual: Index) -> str:
     if desired.unique != actual.unique:
-        return "unique in the " + ("models" if desired.unique else "database") + " only"
+        return "unique in the " + (there_name() if desired.unique else here_name()) + " only"
     if (desired.method or None) != (actual.method or None):
-        return f"method {actual.method or 'btree'} in the database, {desired.method or 'btree'} in the models"
+        return f"method {actual.method or 'btree'} in the {here_name()}, {desired.method or 'btree'} in the {there_name()}"
     if (desired.where is None) != (actual.where is None):
-        return "partial (WHERE " + (desired.where or actual.where or "") + ") in the " + ("models" if desired.where else "database") + " only"
+        return "partial (WHERE " + (desired.where or actual.where or "") + ") in the " + (there_name() if desired.where else here_name()) + " only"
     if desired.where != actual.where and desired.expressions == actual.expressions:
-        return f"WHERE {actual.where} in the database, WHERE {desired.where} in the models"
+        return f"WHERE {actual.where} in the {here_name()}, WHERE {desired.where} in the {there_name()}"
     if desired.include != actual.include:
-        return f"INCLUDE ({', '.join(actual.include)}) in the database, ({', '.join(desired.include)}) in the models"
+        return f"INCLUDE ({', '.join(actual.include)}) in the {here_name()}, ({', '.join(desired.include)}) in the {there_name()}"
     if desired.options != actual.options and desired.expressions == actual.expressions:
-        return f"key options ({', '.join(actual.options) or 'defaults'}) in the database, ({', '.join(desired.options) or 'defaults'}) in the models"
-    return f"columns ({', '.join(actual.expressions)}) in the database, ({', '.join(desired.expressions)}) in the models"
+        return f"key options ({', '.join(actual.options) or 'defaults'}) in the {here_name()}, ({', '.join(desired.options) or 'defaults'}) in the {there_name()}"
+    return f"columns ({', '.join(actual.expressions)}) in the {here_name()}, ({', '.join(desired.expressions)}) in the {there_name()}"
 
 
 def _fk_behaviour(fk: ForeignKey) -> str:

@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .diff import Change, Kind
+from .plan import BY_HAND
 from .report import one_line
-from .snapshot import Column, EnumType, ForeignKey, Index, Table, UniqueConstraint
+from .snapshot import Column, EnumType, ForeignKey, Index, OtherObject, Table, UniqueConstraint
 
 if TYPE_CHECKING:
     from .apply import StepResult
@@ -42,11 +43,20 @@ def describe(obj: object, dialect_type_key=None) -> str | None:  # type: ignore[
         return text + (f" ON DELETE {obj.on_delete}" if obj.on_delete else "") + (f" ON UPDATE {obj.on_update}" if obj.on_update else "")
     if isinstance(obj, EnumType):
         return "enum (" + ", ".join(obj.values) + ")"
+    if isinstance(obj, OtherObject):
+        return f"{obj.kind} {obj.name}"
     return str(obj)
 
 
-# The JSON document's layout version: bumped when a field changes meaning or goes away.
-SCHEMA_VERSION = 2
+# The JSON document's layout version: bumped when a field changes meaning or goes away
+# (3: with a reference database, a change's two sides are "target" and "reference").
+SCHEMA_VERSION = 3
+
+
+def sides(result: RunResult) -> tuple[str, str]:
+    """The names of a change's two sides, the same in every rendering: the database and
+    the models, or, against a reference database, the target and the reference."""
+    return ("target", "reference") if result.reference else ("database", "models")
 
 
 def step_records(result: RunResult) -> list[dict[str, Any]]:
@@ -63,9 +73,10 @@ def step_records(result: RunResult) -> list[dict[str, Any]]:
     ]
 
 
-def change_records(result: RunResult, type_key=None, labels: tuple[str, str] = ("database", "models")) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
+def change_records(result: RunResult, type_key=None) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
     """One record per change, with the status of the steps that fix it folded in; the
     steps themselves (and their SQL) are listed once, apart (`step_records`)."""
+    labels = sides(result)
     steps_of: dict[int, list[tuple[int, StepResult]]] = {}
     for n, step_result in enumerate(result.results):
         for change in step_result.step.changes:
@@ -106,9 +117,8 @@ def _is_column_change(change: Change) -> bool:
     ) or change.kind.value in ("rename_column", "likely_rename")
 
 
-def to_json(result: RunResult, type_key=None, labels: tuple[str, str] = ("database", "models")) -> str:  # type: ignore[no-untyped-def]
-    """The run as one JSON document. `labels`: the two sides' names in each change
-    ("database" and "models"; compare: "database" and "reference")."""
+def to_json(result: RunResult, type_key=None) -> str:  # type: ignore[no-untyped-def]
+    """The run as one JSON document (the two sides of each change named by `sides`)."""
     verification = result.verification
     document = {
         "schema_version": SCHEMA_VERSION,
@@ -119,11 +129,16 @@ def to_json(result: RunResult, type_key=None, labels: tuple[str, str] = ("databa
         "database": result.database,
         **({"reference": result.reference} if result.reference else {}),
         "error": result.error,
-        "changes": change_records(result, type_key, labels),
+        "changes": change_records(result, type_key),
         "steps": step_records(result),
         "alembic": None if result.alembic is None else result.alembic.as_json(),
         "warnings": result.warnings,
-        "verification": None if verification is None else {"passed": verification.passed, "missing": verification.missing},
+        "verification": None if verification is None else {
+            "passed": verification.passed, "missing": verification.missing,
+            **({"reference_tables": verification.reference_tables,
+                "column_counts": [{"table": table, "target": here, "reference": there} for table, here, there in verification.column_counts]}
+               if result.reference else {}),
+        },
         "summary": result.counts(),
         "elapsed_seconds": round(result.elapsed, 3),
         "exit_code": result.exit_code,
@@ -140,7 +155,8 @@ def to_github_annotations(result: RunResult, type_key=None) -> str:  # type: ign
     for record in change_records(result, type_key):
         where = _where(record, result.dialect.default_schema if result.dialect else None)
         subject = f"{where}.{record.get('column') or record.get('name') or ''}".rstrip(".")
-        text = f"{record['kind'].replace('_', ' ')} {subject}: {record['database'] or '-'} in the database, {record['models'] or '-'} in the models"
+        here, there = sides(result)
+        text = f"{record['kind'].replace('_', ' ')} {subject}: {record[here] or '-'} in the {here}, {record[there] or '-'} in the {there}"
         if record["status"] == "applied":
             continue  # fixed: the text log lists it
         level = "error" if record["status"] in ("failed", "refused") else "warning"
@@ -161,12 +177,13 @@ def _annotation(level: str, title: str, message: str) -> str:
 _MARK = {"applied": "added" , "failed": "FAILED", "refused": "refused", "deferred": "deferred (locked)", "planned": "to apply", "review": "review"}
 
 
-def to_markdown(result: RunResult, type_key=None, labels: tuple[str, str] = ("database", "models")) -> str:  # type: ignore[no-untyped-def]
+def to_markdown(result: RunResult, type_key=None) -> str:  # type: ignore[no-untyped-def]
+    labels = sides(result)
     verification = result.verification
     verdict = "SKIPPED" if verification is None else ("PASSED" if verification.passed else "FAILED")
     lines = ["## sync-schema drift report", "", f"Database `{result.database}`, mode {result.mode}, verification **{verdict}**.", ""]
     if result.reference:
-        lines[2] = f"Database `{result.database}` compared with `{result.reference}`."
+        lines[2] = f"Target `{result.database}`, reference `{result.reference}`, mode {result.mode}, verification **{verdict}**."
     if result.error:
         lines += [f"> **Error:** {result.error}", ""]
     if result.alembic is not None:
@@ -175,10 +192,14 @@ def to_markdown(result: RunResult, type_key=None, labels: tuple[str, str] = ("da
                   + (f", head {', '.join(f'`{h}`' for h in state.heads)}" if state.heads is not None else f" ({state.note})"), ""]
         lines += [f"- pending: `{r.revision}` {r.message}" for r in state.pending]
         lines += [f"- recorded as applied but missing: `{a['object']}` (created by `{a['revision']}` {a['message']})" for a in state.attributed]
-        lines += [""] if state.pending or state.attributed else []
-    records = change_records(result, type_key, labels)
+        if state.stamped:
+            lines.append(f"- stamped at head {', '.join(f'`{h}`' for h in state.stamped)}: the replayed head schema and the database agree")
+        if state.not_stamped:
+            lines.append(f"- not stamped: {state.not_stamped}")
+        lines += [""] if state.pending or state.attributed or state.stamped or state.not_stamped else []
+    records = change_records(result, type_key)
     if not records and not result.error:
-        lines.append("No drift: the database matches the models.")
+        lines.append(f"No drift: the {labels[0]} matches the {labels[1]}.")
     by_table: dict[str, list[dict[str, Any]]] = {}
     for record in records:
         where = _where(record, result.dialect.default_schema if result.dialect else None)
@@ -186,7 +207,7 @@ def to_markdown(result: RunResult, type_key=None, labels: tuple[str, str] = ("da
     for where, items in by_table.items():
         lines += [f"### {where}", "", f"| column | {labels[0]} | {labels[1]} | status |", "|---|---|---|---|"]
         for record in items:
-            subject = record.get("column") or (f"{record['kind'].split('_', 1)[-1]} {record['name']}" if record.get("name") else "(table)")
+            subject = _subject(record)
             status = _status_word(record, labels)
             lines.append(
                 f"| {_cell(subject)} | {_cell(record[labels[0]] or '—')} | {_cell(record[labels[1]] or '—')} | {status} |"
@@ -202,6 +223,18 @@ def to_markdown(result: RunResult, type_key=None, labels: tuple[str, str] = ("da
     if verification and verification.missing:
         lines += ["### Verification", ""] + [f"- {m}" for m in verification.missing] + [""]
     return "\n".join(lines)
+
+
+def _subject(record: dict[str, Any]) -> str:
+    """What a change is about, in a drift table's row: a column, "index ix_a" (an object of
+    the table), "view daily" (an object the tool does not create), "(table)"."""
+    if record.get("column"):
+        return str(record["column"])
+    if not record.get("name"):
+        return "(table)"
+    if record["kind"] == "not_synced":
+        return str(record["name"])
+    return f"{record['kind'].split('_', 1)[-1]} {record['name']}"
 
 
 def _status_word(record: dict[str, Any], labels: tuple[str, str]) -> str:
@@ -232,15 +265,16 @@ def _where(record: dict[str, Any], default_schema: str | None) -> str:
     return record["table"] if record["schema"] == default_schema else f"{record['schema']}.{record['table']}"
 
 
-def to_text_table(result: RunResult, type_key=None, labels: tuple[str, str] = ("database", "models")) -> str:  # type: ignore[no-untyped-def]
+def to_text_table(result: RunResult, type_key=None) -> str:  # type: ignore[no-untyped-def]
     """The drift as a plain table, one difference per line, for a terminal or a build log."""
-    records = change_records(result, type_key, labels)
+    labels = sides(result)
+    records = change_records(result, type_key)
     if not records:
         return "No drift: the two schemas match."
     header = ("table", "column / object", labels[0], labels[1], "status")
     rows = []
     for r in records:
-        subject = r.get("column") or (f"{r['kind'].split('_', 1)[-1]} {r['name']}" if r.get("name") else "(table)")
+        subject = _subject(r)
         table = _where(r, result.dialect.default_schema if result.dialect else None)
         rows.append((table, subject, _clip(r[labels[0]] or "-"), _clip(r[labels[1]] or "-"), _status_word(r, labels)))
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
@@ -258,7 +292,9 @@ def _cell(text: str) -> str:
 
 
 def to_sql_script(result: RunResult) -> str:
-    """The whole script: what was (or would be) applied, then what is left for review."""
+    """The whole script: what was (or would be) applied, then what is left for review,
+    commented out with its reason, so that `psql -v ON_ERROR_STOP=1 -f` of a dry run's
+    script applies exactly what the run would."""
     applied = [r for r in result.results if r.status in ("applied", "planned")]
     other = [r for r in result.results if r.status not in ("applied", "planned")]
     verb = "applied" if result.mode == "apply" else "would apply"
@@ -276,12 +312,17 @@ def _script_step(result: StepResult) -> list[str]:
     step = result.step
     # Every comment line on one line: a name from the database may hold a newline.
     out = ["", one_line(f"-- {step.description}")]
-    if step.requires:
+    if step.requires == BY_HAND:
+        out.append("--   the tool does not create it: review the reference's definition below and run it by hand")
+    elif step.requires:
         out.append(f"--   needs: --allow {step.requires}" if step.requires != "relax-not-null" else "--   relaxing NOT NULL keeps every row")
     out += [one_line(f"--   hazard: {h}") for h in step.hazards]
     if result.status not in ("applied", "planned", "review"):
         out.append(one_line(f"--   {result.status}: {result.error or ''}".rstrip(": ")))
     if not step.transactional:
         out.append("--   runs outside a transaction block")
-    out += [sql.rstrip(";") + ";" for sql in step.sql] or ["-- (no SQL: this database cannot do it in place)"]
-    return out
+    statements = [sql.rstrip().rstrip(";") + ";" for sql in step.sql]
+    if result.status not in ("applied", "planned"):
+        # Not to be run as it is: each line commented (a statement may span lines).
+        statements = ["-- " + line if line else "--" for sql in statements for line in sql.split("\n")]
+    return out + (statements or ["-- (no SQL: this database cannot do it in place)"])

@@ -111,6 +111,7 @@ class _ModelsCompiler:
         )
         self._collect_enums = dialect.name == "postgresql"
         self._identity = dialect.supports_identity
+        self._restrict_is_no_action = dialect.restrict_is_no_action
         # Names of up to this many characters fit the server's byte limit whatever they
         # hold (4 bytes a character at most): only longer ones are measured.
         self._short_name = dialect.max_identifier_bytes // 4 if dialect.max_identifier_bytes else sys.maxsize
@@ -159,8 +160,8 @@ class _ModelsCompiler:
                         ref.schema or self.dialect.default_schema,
                         ref.name if len(ref.name) <= self._short_name else self.stored_name(ref.name, ref.fullname),
                         tuple([n if len(n := el.column.name) <= self._short_name else self.stored_name(n, ref.fullname) for el in constraint.elements]),
-                        _fk_action(constraint.ondelete) if constraint.ondelete else None,
-                        _fk_action(constraint.onupdate) if constraint.onupdate else None,
+                        _fk_action(constraint.ondelete, self._restrict_is_no_action) if constraint.ondelete else None,
+                        _fk_action(constraint.onupdate, self._restrict_is_no_action) if constraint.onupdate else None,
                         *(_deferral(constraint) if constraint.deferrable and self.dialect.reads_deferrable else _NOT_DEFERRABLE),
                     ))
                 )
@@ -506,9 +507,10 @@ def _created(constraint: sa.Constraint, compiler: object) -> bool:
     return bool(constraint._should_create_for_compiler(compiler))  # type: ignore[arg-type]
 
 
-def _fk_action(action: str | None) -> str | None:
-    """ON DELETE / ON UPDATE as compared: NO ACTION is what no clause means."""
-    if not action or action.strip().upper() == "NO ACTION":
+def _fk_action(action: str | None, restrict_is_no_action: bool = False) -> str | None:
+    """ON DELETE / ON UPDATE as compared: NO ACTION is what no clause means (and so is
+    RESTRICT where the server makes no difference between them)."""
+    if not action or action.strip().upper() == "NO ACTION" or restrict_is_no_action and action.strip().upper() == "RESTRICT":
         return None
     return " ".join(action.upper().split())
 

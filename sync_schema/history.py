@@ -74,10 +74,11 @@ class History:
             runs.metadata.create_all(self._conn, checkfirst=True)
             self._conn.commit()
             self.bound(self._conn)
-            self.run_id = self._conn.execute(
+            # inserted_primary_key rather than RETURNING, which MySQL does not have.
+            inserted = self._conn.execute(
                 runs.insert().values(started_at=_now(), tool_version=__version__, mode=mode, outcome="running", host=socket.gethostname()[:255])
-                .returning(runs.c.id)
-            ).scalar_one()
+            ).inserted_primary_key
+            self.run_id = int(inserted[0]) if inserted is not None else None
             self._conn.commit()
         except sa.exc.DBAPIError as exc:
             self._disable(exc)

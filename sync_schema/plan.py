@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from .dialects import Dialect
 from .dialects.base import sql_literal
-from .diff import Change, Kind
+from .diff import Change, Kind, there_name
 from .snapshot import (
     CheckConstraint,
     Column,
@@ -21,6 +21,7 @@ from .snapshot import (
     Expression,
     ForeignKey,
     Index,
+    OtherObject,
     Snapshot,
     Table,
     TableKey,
@@ -31,6 +32,9 @@ from .snapshot import (
 # --allow classes: what a user opts in to. Steps with requires=None are always safe.
 ALLOW_CLASSES = ("type-change", "set-not-null", "default-change", "constraint", "rename", "rewrite", "drop")
 RELAX_NOT_NULL = "relax-not-null"  # on by default; --no-relax-not-null turns it off
+# Never permitted: an object of a reference database the tool does not create (a view, a
+# function, a trigger...). Its SQL, where the server spelled it, is there to review and run by hand.
+BY_HAND = "by-hand"
 
 
 @dataclass
@@ -71,7 +75,7 @@ class Policy:
             return True
         if step.requires == RELAX_NOT_NULL:
             return self.relax_not_null
-        return step.requires in self.allow
+        return step.requires != BY_HAND and step.requires in self.allow
 
 
 @dataclass
@@ -171,6 +175,13 @@ class _Planner:
 
         for change in by_kind.get(Kind.MISSING_SCHEMA, []):
             self.add(Step(f"create schema {change.schema}", [self.dialect.create_schema_sql(change.schema)], (change,)))
+        # What a reference's tables may need and the tool does not create (an extension's
+        # types and operator classes, a domain) is named first, then views, functions and
+        # triggers after the tables they use.
+        not_synced = by_kind.get(Kind.NOT_SYNCED, [])
+        for change in not_synced:
+            if isinstance(change.desired, OtherObject) and change.desired.kind in _PREREQUISITES:
+                self._not_synced(change)
         for change in by_kind.get(Kind.MISSING_ENUM, []):
             assert isinstance(change.desired, EnumType)
             self.add(Step(f"create enum type {change.name}", [self.dialect.create_enum_sql(change.desired)], (change,)))
@@ -192,6 +203,9 @@ class _Planner:
             self._existing_table_rest(key, kinds)
         for waiting_fk in waiting:
             self._waiting_foreign_key(*waiting_fk)
+        for change in not_synced:
+            if isinstance(change.desired, OtherObject) and change.desired.kind not in _PREREQUISITES:
+                self._not_synced(change)
         for change in by_kind.get(Kind.EXTRA_TABLE, []):
             table = change.actual
             assert isinstance(table, Table)
@@ -204,6 +218,12 @@ class _Planner:
         return self.plan_
 
     # -- whole objects ---------------------------------------------------------------
+
+    def _not_synced(self, change: Change) -> None:
+        other = change.desired
+        assert isinstance(other, OtherObject)
+        self.add(Step(f"not synced: {other.kind} {qualified(other.schema, other.name, self.desired.default_schema)} (create it by hand)",
+                      [other.definition] if other.definition else [], (change,), requires=BY_HAND))
 
     def _enum_values(self, change: Change) -> None:
         assert isinstance(change.desired, EnumType) and isinstance(change.actual, EnumType)
@@ -288,11 +308,11 @@ class _Planner:
 
         # Safe first, in one transaction: renames, relax what breaks INSERTs, add, index.
         for change in kinds.get(Kind.RENAME_TABLE, []):
-            self.add(Step(f"rename table {self.actual_table(key).name} to {table.name} (declared in the models)",
+            self.add(Step(f"rename table {self.actual_table(key).name} to {table.name} (declared in the {there_name()})",
                           [self.dialect.rename_table_sql(self.actual_table(key), table.name)], (change,), key))
         for change in kinds.get(Kind.RENAME_COLUMN, []):
             assert isinstance(change.actual, Column)
-            self.add(Step(f"rename column {self.name(change).rsplit('.', 1)[0]}.{change.actual.name} to {change.name} (declared in the models)",
+            self.add(Step(f"rename column {self.name(change).rsplit('.', 1)[0]}.{change.actual.name} to {change.name} (declared in the {there_name()})",
                           [self.dialect.rename_column_sql(table, change.actual.name, change.name or "")], (change,), key))
         for change in kinds.get(Kind.LIKELY_RENAME, []):
             self._likely_rename(table, change)
@@ -348,7 +368,7 @@ class _Planner:
             sql = self.dialect.drop_constraint_sql(table, constraint) if constraint else None
             what = {"extra_unique": "unique constraint", "extra_foreign_key": "foreign key", "extra_check": "check constraint"}[change.kind.value]
             self.add(
-                Step(f"drop {what} {self.name(change)} (not in the models; the models' writes may violate it)", [sql] if sql else [],
+                Step(f"drop {what} {self.name(change)} (not in the {there_name()}; writes that follow the {there_name()} may violate it)", [sql] if sql else [],
                      (change,), key, requires="drop")
             )
         for change in kinds.get(Kind.INDEX_MISMATCH, []):
@@ -359,7 +379,7 @@ class _Planner:
         for change in kinds.get(Kind.EXTRA_INDEX, []):
             assert isinstance(change.actual, Index)
             self.add(
-                Step(f"drop index {self.name(change)} (not in the models)", [self.dialect.drop_index_sql(table, change.actual)],
+                Step(f"drop index {self.name(change)} (not in the {there_name()})", [self.dialect.drop_index_sql(table, change.actual)],
                      (change,), key, requires="drop")
             )
 
@@ -406,7 +426,7 @@ class _Planner:
                 )
             if not column.nullable and not column.autoincrement and default is None:
                 # Existing rows would have no value: added nullable, finished by a person.
-                self.plan_.warnings.append(f"{where} is NOT NULL in the models; added as nullable. To finish: " + self._finish_not_null(table, column, default))
+                self.plan_.warnings.append(f"{where} is NOT NULL in the {there_name()}; added as nullable. To finish: " + self._finish_not_null(table, column, default))
                 column = column._replace(nullable=True)
             elif not column.nullable and column.autoincrement:
                 column = column._replace(nullable=True)  # as before: the database numbers new rows, old ones stay NULL
@@ -420,7 +440,8 @@ class _Planner:
             return set()
         names = ", ".join(c.name for c, _ in columns)
         self.add(Step(f"add column{'s' if len(columns) > 1 else ''} {qualified(table.schema, table.name, self.desired.default_schema)}: {names}",
-                      self.dialect.add_columns_sql(table, columns) + later_defaults, tuple(added), table.key))
+                      self.dialect.add_columns_sql(table, columns) + later_defaults, tuple(added), table.key,
+                      hazards=self.dialect.add_columns_hazards(table)))
         return without_default
 
     def _rewrite(self, table: Table, column: Column, default: str | None) -> str | None:
@@ -564,12 +585,12 @@ class _Planner:
         actual_table = self.actual_table(table.key)
         breaks_inserts = not column.nullable and column.default is None and not column.autoincrement and column.name not in actual_table.primary_key
         if breaks_inserts:
-            sql = self.dialect.drop_not_null_sql(table, column.name)
+            sql, hazards, unasked = self.dialect.relax_not_null_steps(table, column)
             self.add(
                 Step(
-                    f"relax {self.name(change).rsplit('.', 1)[0]}.{column.name}: not in the models, NOT NULL without a default, "
-                    f"so INSERTs from the models will fail ({self.rows(actual_table)})",
-                    [sql] if sql else [], (change,), table.key, requires=RELAX_NOT_NULL, resolves=False,
+                    f"relax {self.name(change).rsplit('.', 1)[0]}.{column.name}: not in the {there_name()}, NOT NULL without a default, "
+                    f"so INSERTs from the {there_name()} will fail ({self.rows(actual_table)})",
+                    sql, (change,), table.key, requires=RELAX_NOT_NULL if unasked else "rewrite", hazards=hazards, resolves=False,
                 )
             )
 
@@ -580,7 +601,7 @@ class _Planner:
         self._relax_if_breaking_inserts(table, change, column)
         self.add(
             Step(
-                f"drop column {self.name(change)} (not in the models; {self.rows(actual_table)})",
+                f"drop column {self.name(change)} (not in the {there_name()}; {self.rows(actual_table)})",
                 [self.dialect.drop_column_sql(table, column.name)], (change,), table.key,
                 requires="drop", hazards=("deletes the column's data",),
             )
@@ -592,14 +613,14 @@ class _Planner:
         if desired.nullable:
             # NOT NULL in the database only. Relaxing keeps every row; without a
             # default, the models' INSERTs that omit the column would fail.
-            drop_sql = self.dialect.drop_not_null_sql(table, desired.name)
+            drop_sql, hazards, unasked = self.dialect.relax_not_null_steps(table, actual)
             breaks_inserts = actual.default is None and not actual.autoincrement
             self.add(
                 Step(
-                    f"drop NOT NULL on {self.name(change)} (nullable in the models"
+                    f"drop NOT NULL on {self.name(change)} (nullable in the {there_name()}"
                     + ("; INSERTs that omit it fail)" if breaks_inserts else ")"),
-                    [drop_sql] if drop_sql else [], (change,), table.key,
-                    requires=RELAX_NOT_NULL,
+                    drop_sql, (change,), table.key,
+                    requires=RELAX_NOT_NULL if unasked else "rewrite", hazards=hazards,
                 )
             )
         else:
@@ -619,10 +640,12 @@ class _Planner:
         assert isinstance(desired, Column) and isinstance(change.actual, Column)
         sql = self.dialect.type_change_sql(table, change.actual, desired)
         old, new = self.dialect.type_key(change.actual.type), self.dialect.type_key(desired.type)
+        unasked = self.dialect.safe_type_change(change.actual, desired)  # e.g. MySQL: ENUM values appended, metadata only
         self.add(
             Step(
                 f"change type of {self.name(change)}: {old} -> {new}", sql, (change,), table.key,
-                requires="type-change", hazards=_type_change_hazards(old, new, self.dialect.exclusive_lock),
+                requires="type-change" if unasked is None else None,
+                hazards=_type_change_hazards(old, new, self.dialect.exclusive_lock) if unasked is None else unasked,
                 precheck=self.dialect.unconvertible_rows_sql(table, desired.name, change.actual.type, desired.type),
                 refusal=f"{{count}} rows of {self.name(change)} would not convert to {new} without loss; fix or clear them first",
             )
@@ -706,6 +729,10 @@ def _type_change_hazards(old: str, new: str, lock: str) -> tuple[str, ...]:
     if old_m and (new == "text" or (new_m and (not new_m.group(2) or (old_m.group(2) and int(new_m.group(2)) >= int(old_m.group(2)))))):
         return (f"takes {lock} briefly (metadata only)",)
     return (f"rewrites the table under {lock}", "fails, refused, where a value would not convert without loss")
+
+
+# Objects the tool does not create that a table may depend on (a type, an operator class).
+_PREREQUISITES = frozenset({"extension", "domain", "composite type", "sequence"})
 
 
 def _use_alter(table: Table, fk: ForeignKey, dialect: Dialect) -> bool:

@@ -12,15 +12,16 @@ from __future__ import annotations
 import gc
 import queue
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from .dialects import Dialect
+from .dialects import Dialect, dialect_for
 from .dialects.base import READ_LOCK_TIMEOUT
 from .diff import Change, Kind, diff_snapshots
 from .from_models import snapshot_from_metadata
@@ -50,20 +51,68 @@ def read_and_diff(
     with paused_gc(freeze):
         desired, actual = read_both_sides(conn, dialect, metadatas, schemas, warnings, lock_timeout)
         desired = desired.only(schemas)
-        changes = diff_snapshots(desired, actual, dialect, excluded)
-        mismatched = {(c.schema, c.table) for c in changes if c.kind is Kind.DEFAULT_MISMATCH and c.table is not None}
-        if mismatched:
-            respelled = dialect.respell_defaults(conn, desired, actual, mismatched)
-            if respelled is not desired:
-                desired, changes = respelled, diff_snapshots(respelled, actual, dialect, excluded)
-        # Index and CHECK expressions that differ as text: spelled by the server, then compared again.
-        indexes = {((c.schema, c.table), c.name) for c in changes if c.kind is Kind.INDEX_MISMATCH and c.table is not None and c.name}
-        checks = {((c.schema, c.table), c.name) for c in changes if c.kind is Kind.CHECK_MISMATCH and c.table is not None and c.name}
-        if indexes or checks:
-            respelled = dialect.respell_expressions(conn, desired, actual, indexes, checks)
-            if respelled is not desired:
-                desired, changes = respelled, diff_snapshots(respelled, actual, dialect, excluded)
-        return desired, actual, changes
+        return _diff_respelled(conn, dialect, desired, actual, excluded)
+
+
+def _diff_respelled(conn: Connection, dialect: Dialect, desired: Snapshot, actual: Snapshot, excluded: set[str]) -> tuple[Snapshot, Snapshot, list[Change]]:
+    """The differences, where a default or an expression differs only as text compared
+    again as the server spells the desired side's."""
+    changes = diff_snapshots(desired, actual, dialect, excluded)
+    mismatched = {(c.schema, c.table) for c in changes if c.kind is Kind.DEFAULT_MISMATCH and c.table is not None}
+    if mismatched:
+        respelled = dialect.respell_defaults(conn, desired, actual, mismatched)
+        if respelled is not desired:
+            desired, changes = respelled, diff_snapshots(respelled, actual, dialect, excluded)
+    # Index and CHECK expressions that differ as text: spelled by the server, then compared again.
+    indexes = {((c.schema, c.table), c.name) for c in changes if c.kind is Kind.INDEX_MISMATCH and c.table is not None and c.name}
+    checks = {((c.schema, c.table), c.name) for c in changes if c.kind is Kind.CHECK_MISMATCH and c.table is not None and c.name}
+    if indexes or checks:
+        respelled = dialect.respell_expressions(conn, desired, actual, indexes, checks)
+        if respelled is not desired:
+            desired, changes = respelled, diff_snapshots(respelled, actual, dialect, excluded)
+    return desired, actual, changes
+
+
+def read_reference(url: sa.URL, schemas: set[str] | None, connect_timeout: float, lock_timeout: float = READ_LOCK_TIMEOUT) -> Snapshot:
+    """A database taken as the desired schema: its tables and enum types (in `schemas`, or
+    all of them), and the other objects it holds that the tool does not create. Read on a
+    connection of its own, under the same time-outs, and never written to."""
+    from .database import create_engine, open_connection
+
+    engine = create_engine(url, connect_timeout)
+    try:
+        with open_connection(engine, connect_timeout) as conn:
+            dialect = dialect_for(engine.dialect)
+            snapshot = dialect.inspect(conn, schemas, lock_timeout)
+            conn.commit()
+            others = dialect.read_other_objects(conn, schemas or snapshot.schemas)
+            if schemas is None:  # the schemas in use: those that hold something, and the default one
+                in_use = {key[0] for key in snapshot.tables} | {o.schema for o in others if o.kind != "extension"} | {snapshot.default_schema}
+                snapshot = replace(snapshot, schemas=frozenset(in_use & snapshot.schemas))
+            return replace(snapshot, others=others)
+    finally:
+        engine.dispose()
+
+
+def diff_with_reference(
+    conn: Connection, dialect: Dialect, reference: Callable[[], Snapshot], schemas: set[str] | None, excluded: set[str],
+    lock_timeout: float = READ_LOCK_TIMEOUT,
+) -> tuple[Snapshot, Snapshot, list[Change]]:
+    """What read_and_diff is for the models, for a reference database: the target read with
+    the same queries (in `schemas`, or all of them while `reference()` is still being read
+    on another thread), then the differences in the schemas the reference uses, the target's
+    other objects (views, functions...) included where the reference has any."""
+    try:
+        actual = dialect.inspect(conn, schemas, lock_timeout)
+        wanted = reference()
+        in_use = schemas or set(wanted.schemas)
+        actual = replace(actual.only(in_use), others=dialect.read_other_objects(conn, in_use) if wanted.others else ())
+    finally:
+        conn.commit()
+    desired = wanted.only(in_use)
+    desired = replace(desired, enums={key: enum for key, enum in desired.enums.items() if key[0] in in_use},
+                      others=tuple(o for o in desired.others if o.schema in in_use or o.kind == "extension"))
+    return _diff_respelled(conn, dialect, desired, actual, excluded)
 
 
 def read_both_sides(

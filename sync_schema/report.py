@@ -10,8 +10,11 @@ import os
 import sys
 from typing import TYPE_CHECKING, TextIO
 
+from .plan import BY_HAND
+
 if TYPE_CHECKING:
     from .apply import StepResult
+    from .plan import Step
     from .run import RunResult
 
 _STYLES = {"ok": "32", "warn": "33", "error": "31", "bold": "1", "dim": "2"}
@@ -68,7 +71,7 @@ class Reporter:
     def step(self, result: StepResult) -> None:
         style = {"applied": "ok", "failed": "error", "deferred": "warn"}.get(result.status, "warn")
         label = result.status.upper()
-        sql = "; ".join(" ".join(s.split()) for s in result.step.sql) or "(no SQL: fix by hand)"
+        sql = step_sql(result.step)
         took = f" ({result.seconds:.2f} s)" if result.status in ("applied", "failed", "deferred") and result.seconds else ""
         self.line(f"  {label:<8} {result.step.description}: {sql}{took}", style)
         if result.error:
@@ -76,10 +79,9 @@ class Reporter:
         if result.status == "review" and result.step.hazards:
             self.line(f"           hazards: {'; '.join(result.step.hazards)}", "dim")
 
-    def planned(self, description: str, sql: list[str], will_apply: bool) -> None:
+    def planned(self, step: Step, will_apply: bool) -> None:
         label = "WOULD" if will_apply else "REVIEW"
-        text = "; ".join(" ".join(s.split()) for s in sql) or "(no SQL: fix by hand)"
-        self.line(f"  {label:<8} {description}: {text}", "ok" if will_apply else "warn")
+        self.line(f"  {label:<8} {step.description}: {step_sql(step)}", "ok" if will_apply else "warn")
 
     def summary(self, result: RunResult) -> None:
         rows = summary_rows(result)
@@ -93,6 +95,14 @@ class Reporter:
         self.line("-" * 56, "bold")
 
 
+def step_sql(step: Step) -> str:
+    """A step's SQL on one line, as the log shows it. An object to create by hand is only
+    named: its SQL (a function's whole body, say) is in the --sql script and the JSON."""
+    if step.requires == BY_HAND:
+        return "its SQL is in the --sql script and the JSON document" if step.sql else "no SQL: the server does not spell it"
+    return "; ".join(" ".join(s.split()) for s in step.sql) or "(no SQL: fix by hand)"
+
+
 def summary_rows(result: RunResult) -> list[tuple[str, str]]:
     counts = result.counts()
     rows = [("mode", result.mode + (" (strict)" if result.strict else ""))]
@@ -104,7 +114,8 @@ def summary_rows(result: RunResult) -> list[tuple[str, str]]:
         state = result.alembic
         where = "at head" if state.at_head else f"{len(state.pending)} revision{'s' if len(state.pending) != 1 else ''} pending" if state.heads is not None else "scripts not read"
         rows.append(("alembic", f"{', '.join(state.current) or '(empty)'}: {where}"
-                                + (f", {len(state.recorded_but_missing)} recorded but missing" if state.recorded_but_missing else "")))
+                                + (f", {len(state.recorded_but_missing)} recorded but missing" if state.recorded_but_missing else "")
+                                + (f"; stamped at head {', '.join(state.stamped)}" if state.stamped else "")))
     rows += [
         ("tables analyzed", str(counts["tables_analyzed"])),
         ("tables created", str(counts["tables_created"])),
@@ -127,10 +138,14 @@ def summary_rows(result: RunResult) -> list[tuple[str, str]]:
     else:
         rows.append(("verification", "FAILED"))
         rows += [("  missing", m) for m in result.verification.missing]
+    if result.verification is not None and result.verification.reference_tables:
+        differ = result.verification.column_counts
+        rows.append(("column counts", f"{result.verification.reference_tables - len(differ)} of {result.verification.reference_tables} "
+                                      "tables as in the reference"))
+        rows += [("  differs", f"{table}: {here} columns, {there} in the reference") for table, here, there in differ]
     review = [r.step for r in result.results if r.status == "review"]
     for step in review:
-        sql = "; ".join(" ".join(s.split()) for s in step.sql) or "(no SQL: fix by hand)"
-        rows.append(("  review", f"{step.description}: {sql}"))
+        rows.append(("  review", f"{step.description}: {step_sql(step)}" if step.requires != BY_HAND else step.description))
     rows.append(("elapsed", f"{result.elapsed:.2f} s"))
     rows.append(("exit code", str(result.exit_code)))
     return rows

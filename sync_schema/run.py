@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,11 +20,11 @@ from .config import ALWAYS_EXCLUDED, Settings
 from .database import catalog_lock_error, create_engine, is_lock_timeout, open_connection, parse_url, redact, scrub
 from .deadline import watchdog
 from .dialects import Dialect, dialect_for
-from .diff import Change, Kind, diff_snapshots
-from .errors import SyncError, describe_unexpected
+from .diff import Change, Kind, diff_snapshots, named_sides
+from .errors import ConfigError, SyncError, describe_unexpected
 from .models import load_models
 from .plan import Plan, Policy, addition_definitions, plan_changes, tables_to_count, tables_to_probe
-from .read import read_and_diff
+from .read import diff_with_reference, read_and_diff, read_reference
 from .report import Reporter
 from .snapshot import Snapshot, TableKey
 from .verify import Verification, verify
@@ -109,7 +110,17 @@ def sync(settings: Settings, reporter: Reporter, embedded: Embedded | None = Non
             f"settings: flags, then the environment, then {settings.config_file}" if settings.config_file
             else "settings: flags and the environment (no [sync_schema] section in setup.cfg or pyproject.toml)"
         )
-        if embedded is None:
+        reference = None
+        if settings.reference_url and embedded is None:
+            reference = parse_url(settings.reference_url, settings.reference_url_source)
+            result.reference = redact(reference)
+            if reference.get_backend_name() != url.get_backend_name():
+                raise ConfigError(f"cannot take a {reference.get_backend_name()} database as the reference of a {url.get_backend_name()} one",
+                                  "use a reference of the same kind")
+            reporter.info(f"reference {result.reference}: its schema is the desired one"
+                          + (f" (the models setting, {settings.models}, is not used)" if settings.models else ""))
+            metadatas: tuple[sa.MetaData, ...] = ()
+        elif embedded is None:
             on_error = error_exit_code(settings.mode, settings.strict)
             with watchdog(settings.models_import_timeout, lambda: f"importing the models ({settings.models}) did not finish within "
                           f"{settings.models_import_timeout:g} s: a models module must not connect, prompt or wait when imported "
@@ -118,10 +129,11 @@ def sync(settings: Settings, reporter: Reporter, embedded: Embedded | None = Non
             metadatas, sources, spec = models.metadatas, models.sources, models.spec
         else:
             metadatas, sources, spec = embedded.metadatas, embedded.sources, ", ".join(embedded.sources)
-        table_count = sum(len(md.tables) for md in metadatas)
-        reporter.info(f"models {spec}: {_count(table_count, 'table')} from {', '.join(sources)}")
-        if len(metadatas) > 1:
-            reporter.warning(f"{len(metadatas)} MetaData objects found; syncing all of them")
+        if reference is None:
+            table_count = sum(len(md.tables) for md in metadatas)
+            reporter.info(f"models {spec}: {_count(table_count, 'table')} from {', '.join(sources)}")
+            if len(metadatas) > 1:
+                reporter.warning(f"{len(metadatas)} MetaData objects found; syncing all of them")
         # A host's engine is used as it is only for an in-memory SQLite database (a new
         # engine would open another, empty one); otherwise ours, on its URL, with our
         # time-outs and pool, leaving the host's engine untouched.
@@ -129,14 +141,15 @@ def sync(settings: Settings, reporter: Reporter, embedded: Embedded | None = Non
         reuse = host_engine is not None and url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
         engine = host_engine if reuse and host_engine is not None else create_engine(url, settings.connect_timeout)
         try:
-            _sync_database(engine, settings, metadatas, reporter, result, freeze=embedded is None)
+            with named_sides("target", "reference") if reference is not None else nullcontext():
+                _sync_database(engine, settings, metadatas, reporter, result, freeze=embedded is None, reference=reference)
         finally:
             if not reuse:
                 engine.dispose()
     except SyncError as exc:
-        result.error = scrub(str(exc), url)
+        result.error = _scrubbed(str(exc), url, settings)
     except Exception as exc:  # noqa: BLE001 - a deploy step reports, it does not crash
-        result.error = scrub(describe_unexpected(exc), url)
+        result.error = _scrubbed(describe_unexpected(exc), url, settings)
     result.elapsed = time.monotonic() - started
     result.exit_code = exit_code(result, settings)
     if result.error:
@@ -145,6 +158,17 @@ def sync(settings: Settings, reporter: Reporter, embedded: Embedded | None = Non
             reporter.info("nothing was synced; exiting 0 so the deploy goes on (use --strict to fail instead)")
     reporter.summary(result)
     return result
+
+
+def _scrubbed(text: str, url: sa.URL | None, settings: Settings) -> str:
+    """`text` without the secrets of the run's URLs (the target's, the reference's)."""
+    text = scrub(text, url)
+    if settings.reference_url:
+        try:
+            text = scrub(text, sa.make_url(settings.reference_url.replace("postgres://", "postgresql://", 1)))
+        except Exception:  # noqa: BLE001 - a malformed URL: scrub's patterns still apply
+            text = scrub(text, None)
+    return text
 
 
 # Exit codes (README, "Modes and exit codes"): 0 done (the default mode, whatever
@@ -169,14 +193,38 @@ def exit_code(result: RunResult, settings: Settings) -> int:
     return EXIT_PROBLEM if result.incomplete or unverified else EXIT_OK
 
 
-def _sync_database(engine: Engine, settings: Settings, metadatas, reporter: Reporter, result: RunResult, freeze: bool = True) -> None:  # type: ignore[no-untyped-def]
-    excluded = set(ALWAYS_EXCLUDED) | set(settings.exclude_tables)
+def _sync_database(  # type: ignore[no-untyped-def]
+    engine: Engine, settings: Settings, metadatas, reporter: Reporter, result: RunResult, freeze: bool = True, reference: sa.URL | None = None,
+) -> None:
+    """`reference`: a database whose schema is the desired one, instead of `metadatas`."""
+    own_tables = set(ALWAYS_EXCLUDED)  # Alembic's and ours: never the app's schema
     if settings.history_table:
-        excluded |= {settings.history_table, f"{settings.history_table}_statements"}
+        own_tables |= {settings.history_table, f"{settings.history_table}_statements"}
+    excluded = own_tables | set(settings.exclude_tables)
+    # The reference is read on a thread of its own while this one connects to the target,
+    # takes the run lock and reads the target: the two servers work at the same time.
+    reading = ThreadPoolExecutor(max_workers=1) if reference is not None else None
+    wanted: Future[Snapshot] | None = None
+    if reading is not None and reference is not None:
+        wanted = reading.submit(_retry_lock_timeouts, lambda: read_reference(reference, set(settings.schemas) or None, settings.connect_timeout,
+                                                                             settings.lock_timeout), settings, reporter)
+    try:
+        _sync_connected(engine, settings, metadatas, reporter, result, freeze, excluded, own_tables, wanted)
+    finally:
+        if reading is not None:
+            reading.shutdown(wait=True, cancel_futures=True)
+
+
+def _sync_connected(  # type: ignore[no-untyped-def]
+    engine: Engine, settings: Settings, metadatas, reporter: Reporter, result: RunResult, freeze: bool, excluded: set[str],
+    own_tables: set[str], wanted: Future[Snapshot] | None,
+) -> None:
     with open_connection(engine, settings.connect_timeout) as conn:
         dialect = dialect_for(engine.dialect)  # once connected: it knows the server's default schema
+        dialect.rebuild_limit = settings.rebuild_limit
         result.dialect = dialect
-        schemas = set(settings.schemas) or model_schemas(metadatas, dialect)
+        # Against a reference, the schemas are those it uses (known once it is read).
+        schemas = set(settings.schemas) or (model_schemas(metadatas, dialect) if wanted is None else set())
         pooled = False
         lock: AbstractContextManager[Callable[[], None] | None]
         if settings.mode == "apply":
@@ -187,7 +235,7 @@ def _sync_database(engine: Engine, settings: Settings, metadatas, reporter: Repo
         else:
             lock = nullcontext()
         with lock as renew_lock:
-            if settings.alembic == "upgrade" and settings.mode == "apply":
+            if settings.alembic == "upgrade" and settings.mode == "apply" and wanted is None:
                 from .alembic import upgrade_head
 
                 problem = upgrade_head(engine.url, settings.alembic_config, Path.cwd(), settings.lock_timeout, settings.statement_timeout, reporter.info)
@@ -195,17 +243,26 @@ def _sync_database(engine: Engine, settings: Settings, metadatas, reporter: Repo
                     result.warnings.append(problem)
             reporter.info("inspecting the database...")
             began = time.monotonic()
-            desired, actual, result.changes = _retry_lock_timeouts(
-                lambda: read_and_diff(conn, dialect, metadatas, schemas, excluded, result.warnings, settings.lock_timeout, freeze),
-                settings, reporter,
-            )
+            if wanted is None:
+                desired, actual, result.changes = _retry_lock_timeouts(
+                    lambda: read_and_diff(conn, dialect, metadatas, schemas, excluded, result.warnings, settings.lock_timeout, freeze),
+                    settings, reporter,
+                )
+            else:
+                reference = wanted
+                desired, actual, result.changes = _retry_lock_timeouts(
+                    lambda: diff_with_reference(conn, dialect, reference.result, schemas or None, excluded, settings.lock_timeout), settings, reporter,
+                )
+                schemas = set(desired.schemas)
+                reporter.info(f"reference: {_count(len(desired.tables), 'table')} in {_count(len(schemas), 'schema')}")
             in_scope = [t for t in actual.tables.values() if t.schema in schemas and t.name not in excluded]
             reporter.info(
                 f"{_count(len(in_scope), 'table')} in {_count(len(schemas), 'schema')} inspected "
                 f"({dialect.queries_per_inspect} catalog queries, {time.monotonic() - began:.2f} s)"
             )
             result.tables_analyzed = len(desired.tables)
-            result.alembic = _alembic_state(conn, dialect, actual, settings, result, reporter)
+            if wanted is None:
+                result.alembic = _alembic_state(conn, dialect, actual, settings, result, reporter)
             row_counts, nonempty, rewrites = _table_facts(conn, dialect, result.changes, actual, settings)
             plan = plan_changes(result.changes, desired, actual, dialect, row_counts, nonempty, rewrites)
             result.plan = plan
@@ -237,14 +294,25 @@ def _sync_database(engine: Engine, settings: Settings, metadatas, reporter: Repo
                             reporter.step(r)
                     after = _retry_lock_timeouts(lambda: _inspect(conn, dialect, schemas, settings.lock_timeout), settings, reporter)
                     remaining = diff_snapshots(desired, after, dialect, excluded)
-                    result.verification = verify(remaining, result.results, after, settings.critical_columns)
+                    result.verification = verify(remaining, result.results, after, settings.critical_columns, desired if wanted else None)
+                    if settings.alembic == "stamp-if-synced" and wanted is None:
+                        from .alembic import stamp_if_synced
+
+                        if renew_lock is not None:
+                            renew_lock()  # the replay may take a while
+                        stamp_if_synced(
+                            engine.url, settings.alembic_config, Path.cwd(), result.alembic, dialect, after, schemas, own_tables,
+                            settings.shadow_url, settings.lock_timeout, settings.statement_timeout, result.warnings, reporter.info,
+                        )
                 finally:
                     history.finish(_outcome(result), result.counts())
             else:
                 for step in plan.steps:
-                    reporter.planned(step.description, step.sql, policy.permits(step))
+                    reporter.planned(step, policy.permits(step))
                 result.results = [StepResult(s, "planned" if policy.permits(s) else "review") for s in plan.steps]
-                result.verification = verify([], [], actual, settings.critical_columns)
+                result.verification = verify([], [], actual, settings.critical_columns, desired if wanted else None)
+                if settings.alembic == "stamp-if-synced" and wanted is None:
+                    reporter.info(f"--alembic stamp-if-synced: not stamped in {settings.mode} mode (only apply mode stamps)")
             for warning in result.warnings:
                 reporter.warning(warning)
 

@@ -155,6 +155,22 @@ class EnumType:
     values: tuple[str, ...]
 
 
+class OtherObject(NamedTuple):
+    """An object the tool reads but does not create (a view, a function, a trigger, a
+    policy, an extension...): a database taken as the desired schema lists the ones the
+    target lacks, so that none is skipped silently. `definition`: SQL that recreates it
+    where the server can spell it (pg_get_viewdef, pg_get_functiondef...), else None."""
+
+    kind: str  # "view", "function", "extension", ...
+    schema: str
+    name: str  # a function's with its argument types; a trigger's or policy's with its table
+    definition: str | None = None
+
+    @property
+    def identity(self) -> tuple[str, str, str]:
+        return (self.kind, self.schema, self.name)
+
+
 @dataclass(frozen=True)
 class Snapshot:
     dialect: str  # "postgresql", "sqlite", ...
@@ -162,6 +178,9 @@ class Snapshot:
     schemas: frozenset[str] = frozenset()
     tables: dict[TableKey, Table] = field(default_factory=dict)
     enums: dict[tuple[str, str], EnumType] = field(default_factory=dict)
+    # Read only where a database is the desired side (Dialect.read_other_objects): the
+    # objects outside tables and enum types, which are listed, never created.
+    others: tuple[OtherObject, ...] = ()
 
     def table(self, schema: str, name: str) -> Table | None:
         return self.tables.get((schema, name))
@@ -169,7 +188,7 @@ class Snapshot:
     def only(self, schemas: set[str]) -> Snapshot:
         """The part of the schema that lives in `schemas` (enum types are kept: tables use them across schemas)."""
         tables = {key: table for key, table in self.tables.items() if key[0] in schemas}
-        return Snapshot(self.dialect, self.default_schema, frozenset(self.schemas & schemas), tables, self.enums)
+        return Snapshot(self.dialect, self.default_schema, frozenset(self.schemas & schemas), tables, self.enums, self.others)
 
 
 def qualified(schema: str, name: str, default_schema: str) -> str:

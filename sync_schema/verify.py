@@ -17,6 +17,11 @@ class Verification:
     passed: bool
     missing: list[str] = field(default_factory=list)
     checked_critical: int = 0
+    # Against a reference database: how many of its tables were compared, and those whose
+    # column count differs here, as (table, columns here, columns in the reference). What
+    # differs is reported with its reason among the changes; it fails nothing by itself.
+    reference_tables: int = 0
+    column_counts: list[tuple[str, int, int]] = field(default_factory=list)
 
 
 def verify(
@@ -24,7 +29,9 @@ def verify(
     results: Iterable[StepResult],
     after: Snapshot,
     critical_columns: Iterable[CriticalColumn],
+    reference: Snapshot | None = None,
 ) -> Verification:
+    remaining_changes = list(remaining_changes)
     remaining = {c.identity for c in remaining_changes}
     missing: list[str] = []
     for result in results:
@@ -48,7 +55,15 @@ def verify(
             missing.append(f"critical column {spec}: table {qualified(schema, spec.table, after.default_schema)} does not exist")
         elif table.column(spec.column) is None:
             missing.append(f"critical column {spec} does not exist")
-    return Verification(not missing, missing, len(critical))
+    verification = Verification(not missing, missing, len(critical))
+    if reference is not None:
+        verification.reference_tables = len(reference.tables)
+        for key, table in sorted(reference.tables.items()):
+            have = after.tables.get(key)
+            count = len(have.columns) if have is not None else 0
+            if count != len(table.columns):
+                verification.column_counts.append((qualified(key[0], key[1], after.default_schema), count, len(table.columns)))
+    return verification
 
 
 def _relaxed(result: StepResult, after: Snapshot) -> bool:

@@ -67,6 +67,47 @@ def pg_engine(pg_url: str) -> Iterator[sa.Engine]:
     engine.dispose()
 
 
+MYSQL_ADMIN_URL = os.environ.get("SYNC_SCHEMA_TEST_MYSQL", "mysql+pymysql://root@127.0.0.1:3306/mysql")
+
+
+@pytest.fixture(scope="session")
+def mysql_admin() -> Iterator[sa.Engine]:
+    """The MariaDB (or MySQL) server, as root: it makes and drops each test's database."""
+    try:
+        engine = sa.create_engine(MYSQL_ADMIN_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3, "read_timeout": 10})
+    except ModuleNotFoundError as exc:
+        _unavailable(f"no MySQL driver ({exc}): pip install -e '.[test]' installs PyMySQL")
+    try:
+        with engine.connect():
+            pass
+    except sa.exc.OperationalError as exc:
+        engine.dispose()
+        _unavailable(f"MariaDB/MySQL not reachable at {engine.url.render_as_string(hide_password=True)}: {str(exc.orig).strip().splitlines()[0]}")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def mysql_url(mysql_admin: sa.Engine) -> Iterator[str]:
+    """A URL to a brand-new, empty MariaDB/MySQL database, dropped after the test."""
+    name = f"sync_schema_test_{uuid.uuid4().hex[:12]}"
+    with mysql_admin.connect() as conn:
+        conn.exec_driver_sql(f"CREATE DATABASE `{name}`")
+    url = mysql_admin.url.set(database=name)
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with mysql_admin.connect() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS `{name}`")
+
+
+@pytest.fixture
+def mysql_engine(mysql_url: str) -> Iterator[sa.Engine]:
+    engine = sa.create_engine(mysql_url)
+    yield engine
+    engine.dispose()
+
+
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'app.db'}"
@@ -79,7 +120,7 @@ def app_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     directory.mkdir()
     monkeypatch.chdir(directory)
     for name in list(os.environ):
-        if name.startswith("SYNC_SCHEMA_") and name != "SYNC_SCHEMA_REQUIRE_SERVERS" and name != "SYNC_SCHEMA_TEST_PG":
+        if name.startswith("SYNC_SCHEMA_") and name not in ("SYNC_SCHEMA_REQUIRE_SERVERS", "SYNC_SCHEMA_TEST_PG", "SYNC_SCHEMA_TEST_MYSQL"):
             monkeypatch.delenv(name)
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.setenv("NO_COLOR", "1")

@@ -606,7 +606,7 @@ sa.Table("lines", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Co
 def test_unclear_errors_are_one_clear_line(
     app_dir: Path, sqlite_url: str, pg_url: str, private_pg: object, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """An unwritable compare --sql path, a malformed setup.cfg, mysql:// (not supported
+    """An unwritable compare --sql path, a malformed setup.cfg, mssql:// (not supported
     yet), a wrong password given through a service file: one line each, no traceback."""
     models = write_models(app_dir, USERS_MODELS)
     code, out = run_sync("compare", "--reference", pg_url, "--database-url", pg_url, "--sql", "/nonexistent-dir/plan.sql")
@@ -619,8 +619,8 @@ def test_unclear_errors_are_one_clear_line(
     assert code == 0 and len(error) == 1 and "cannot parse" in error[0] and "Traceback" not in out, out
     (app_dir / "setup.cfg").unlink()
 
-    code, out = run_sync("--database-url", "mysql://root@127.0.0.1/app", "--models", models)
-    assert code == 0 and "mysql:// in --database-url is not supported yet" in out and "unexpected" not in out, out
+    code, out = run_sync("--database-url", "mssql://root@127.0.0.1/app", "--models", models)
+    assert code == 0 and "mssql:// in --database-url is not supported yet" in out and "unexpected" not in out, out
 
     service_file = app_dir / "pg_service.conf"
     service_file.write_text(f"[app]\nhost=127.0.0.1\nport={private_pg.port}\nuser=postgres\npassword=wrong-password\ndbname=postgres\n")  # type: ignore[attr-defined]

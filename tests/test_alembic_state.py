@@ -4,6 +4,7 @@ a small app with three revisions of its own, migrated with Alembic itself."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -168,3 +169,166 @@ def test_the_markdown_report_has_the_alembic_state(app: Config, pg_url: str) -> 
     command.upgrade(app, "0001")
     code, out = run_sync("--database-url", pg_url, "--models", "app_models", "--format", "markdown", "--dry-run")
     assert "**Alembic:** `alembic_version` `0001`, head `0003`" in out and "- pending: `0002` add email\n- pending: `0003` add is_active" in out, out
+
+
+# -- --alembic stamp-if-synced -----------------------------------------------------------
+
+
+def _version(engine: sa.Engine) -> list[str]:
+    with engine.connect() as conn:
+        return sorted(conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalars())
+
+
+def _scratch_databases(pg_admin: sa.Engine) -> int:
+    """Scratch databases this process made and left behind (other runs on the server have their own pid)."""
+    with pg_admin.connect() as conn:
+        return int(conn.exec_driver_sql(f"SELECT count(*) FROM pg_database WHERE datname LIKE 'sync\\_schema\\_shadow\\_{os.getpid()}\\_%%'").scalar() or 0)
+
+
+def test_stamp_if_synced_stamps_head_where_the_replayed_history_agrees(
+    app: Config, pg_url: str, pg_engine: sa.Engine, pg_admin: sa.Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """At 0002, the sync adds is_active (what 0003 would add); the whole history replayed in
+    a scratch database agrees with the synced database, so alembic_version goes to 0003:
+    `alembic upgrade head` is then a no-op (not a DuplicateColumn) and `alembic check` passes."""
+    command.upgrade(app, "0002")
+    code, document = _json(pg_url, "--alembic", "stamp-if-synced")
+    log = capsys.readouterr().err
+    assert code == 0 and document["summary"]["columns_added"] == 1, log
+    assert "stamped alembic_version at head 0003: the replayed head schema and the database agree" in log, log
+    assert document["alembic"]["stamped"] == ["0003"] and document["alembic"]["not_stamped"] is None, document["alembic"]
+    assert document["alembic"]["current"] == ["0002"]  # what the run found
+    assert not [w for w in document["warnings"] if "pending" in w], document["warnings"]  # the stamp took it back
+    assert _version(pg_engine) == ["0003"]
+    assert _scratch_databases(pg_admin) == 0
+    command.upgrade(app, "head")  # 0003 would fail on the column the sync added, were it still pending
+    assert _version(pg_engine) == ["0003"]
+    command.check(app)
+    code, out = run_sync("--database-url", pg_url, "--models", "app_models", "--alembic", "stamp-if-synced")
+    assert code == 0 and "alembic_version is at head 0003: nothing to stamp" in out and "replaying" not in out, out
+
+
+def test_stamp_if_synced_does_not_stamp_what_the_replayed_head_lacks(
+    app: Config, pg_url: str, pg_engine: sa.Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A column the migrations never made and a type they did not set: the sync leaves both
+    for review, the replayed head differs, alembic_version stays at 0002 and the line says why."""
+    command.upgrade(app, "0002")
+    with pg_engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE users ADD COLUMN nickname text; ALTER TABLE users ALTER COLUMN email TYPE text")
+    code, out = run_sync("--database-url", pg_url, "--models", "app_models", "--alembic", "stamp-if-synced", "--format", "markdown")
+    log = capsys.readouterr().err
+    assert code == 0 and "APPLIED  add column users: is_active" in log, log
+    line = next((line for line in log.splitlines() if "not stamped" in line), "")
+    assert line.startswith("sync-schema: WARNING: not stamped: the database differs from the replayed head schema in 2 places: "), log
+    assert "users.nickname (extra column)" in line and "users.email (type mismatch)" in line, line
+    assert "stamped alembic_version" not in log, log
+    assert "- not stamped: the database differs from the replayed head schema in 2 places" in out, out
+    assert _version(pg_engine) == ["0002"]
+
+
+def test_stamp_if_synced_with_a_shadow_url_after_attributing(
+    app: Config, pg_url: str, pg_engine: sa.Engine, pg_admin: sa.Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """email dropped by hand at 0002: one run replays into the given --shadow-url twice (the
+    applied revisions to attribute email to 0002, then on up to head to decide the stamp)."""
+    command.upgrade(app, "0002")
+    with pg_engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE users DROP COLUMN email")
+    shadow = f"{sa.make_url(pg_url).database}_shadow"
+    with pg_admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{shadow}"')
+    try:
+        shadow_url = sa.make_url(pg_url).set(database=shadow).render_as_string(hide_password=False)
+        code, document = _json(pg_url, "--alembic", "stamp-if-synced", "--shadow-url", shadow_url)
+        log = capsys.readouterr().err
+        assert document["alembic"]["attributed"] == [{"object": "users.email", "revision": "0002", "message": "add email"}], log
+        assert document["summary"]["columns_added"] == 2 and document["alembic"]["stamped"] == ["0003"], log
+        assert _version(pg_engine) == ["0003"]
+        with sa.create_engine(shadow_url, poolclass=sa.pool.NullPool).connect() as conn:
+            assert list(conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalars()) == ["0003"]
+    finally:
+        with pg_admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{shadow}" WITH (FORCE)')
+
+
+def test_stamp_if_synced_without_a_scratch_database_one_line_and_no_stamp(
+    app: Config, pg_url: str, pg_engine: sa.Engine, pg_admin: sa.Engine
+) -> None:
+    command.upgrade(app, "0002")
+    role = "sync_schema_nocreatedb_s"
+    with pg_admin.connect() as conn:
+        conn.exec_driver_sql(f"DROP ROLE IF EXISTS {role}")
+        conn.exec_driver_sql(f"CREATE ROLE {role} LOGIN NOCREATEDB")
+    try:
+        with pg_engine.begin() as conn:
+            conn.exec_driver_sql(f"GRANT ALL ON SCHEMA public TO {role}; ALTER TABLE users OWNER TO {role}; "
+                                 f"GRANT SELECT, UPDATE ON alembic_version TO {role}")
+        url = sa.make_url(pg_url).set(username=role).render_as_string(hide_password=False)
+        code, out = run_sync("--database-url", url, "--models", "app_models", "--history-table", "off", "--alembic", "stamp-if-synced")
+        assert code == 0 and "APPLIED  add column users: is_active" in out, out
+        lines = [line for line in out.splitlines() if "stamp" in line and "--alembic" not in line]
+        assert len(lines) == 1, lines
+        assert lines[0].startswith("sync-schema: WARNING: not stamped: no scratch database to replay the Alembic history in (permission denied"), lines
+        assert _version(pg_engine) == ["0002"]
+    finally:
+        with pg_engine.begin() as conn:
+            conn.exec_driver_sql(f"REASSIGN OWNED BY {role} TO postgres; DROP OWNED BY {role}")
+        with pg_admin.connect() as conn:
+            conn.exec_driver_sql(f"DROP ROLE IF EXISTS {role}")
+
+
+@pytest.mark.parametrize("mode", ["dry-run", "check"])
+def test_stamp_if_synced_never_stamps_without_applying(
+    app: Config, pg_url: str, pg_engine: sa.Engine, pg_admin: sa.Engine, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    command.upgrade(app, "0002")
+    monkeypatch.setenv("SYNC_SCHEMA_ALEMBIC", "stamp-if-synced")
+    code, out = run_sync("--database-url", pg_url, "--models", "app_models", f"--{mode}")
+    assert out.count(f"--alembic stamp-if-synced: not stamped in {mode} mode (only apply mode stamps)") == 1, out
+    assert "replaying the Alembic history up to head" not in out and "stamped alembic_version" not in out, out
+    assert _version(pg_engine) == ["0002"] and _scratch_databases(pg_admin) == 0
+
+
+def test_a_replay_refuses_an_env_py_that_connects_elsewhere(
+    app: Config, app_dir: Path, pg_url: str, pg_engine: sa.Engine, pg_admin: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An env.py that ignores sqlalchemy.url would run the "replay" on the live database
+    itself: it is stopped where it connects, before any revision runs, and nothing is stamped."""
+    env = app_dir / "migrations" / "env.py"
+    env.write_text(ENV.replace('config.get_main_option("sqlalchemy.url")', 'os.environ["APP_DATABASE_URL"]'))
+    monkeypatch.setenv("APP_DATABASE_URL", pg_url)
+    command.upgrade(app, "0001")
+    code, out = run_sync("--database-url", pg_url, "--models", "app_models", "--alembic", "stamp-if-synced")
+    elsewhere = f"the app's env.py connects to {sa.make_url(pg_url).render_as_string()}, not to the scratch database (it ignores sqlalchemy.url?): nothing replayed"
+    assert code == 0 and f"WARNING: not stamped: {elsewhere}" in out, out
+    assert f"WARNING: {elsewhere}: revisions not attributed" in out, out
+    assert "APPLIED  add columns users: email, is_active" in out and "Duplicate" not in out, out
+    assert _version(pg_engine) == ["0001"] and _scratch_databases(pg_admin) == 0
+
+
+def test_the_stamp_refuses_an_env_py_that_connects_elsewhere(
+    app: Config, app_dir: Path, pg_url: str, pg_engine: sa.Engine, pg_admin: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An env.py that prefers DATABASE_URL: the replay aims it at the scratch database, but
+    here the process's DATABASE_URL names another database, which `alembic stamp` would
+    stamp instead. It is refused; neither database is stamped."""
+    (app_dir / "migrations" / "env.py").write_text(
+        ENV.replace('config.get_main_option("sqlalchemy.url")', 'os.environ.get("DATABASE_URL") or config.get_main_option("sqlalchemy.url")'))
+    command.upgrade(app, "0002")
+    other = f"{sa.make_url(pg_url).database}_other"
+    with pg_admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{other}"')
+    try:
+        other_url = sa.make_url(pg_url).set(database=other)
+        monkeypatch.setenv("DATABASE_URL", other_url.render_as_string(hide_password=False))
+        code, out = run_sync("--database-url", pg_url, "--models", "app_models", "--alembic", "stamp-if-synced")
+        assert code == 0 and "APPLIED  add column users: is_active" in out, out
+        assert (f"WARNING: not stamped: the app's env.py connects to {other_url.render_as_string()}, not to the database being synced "
+                "(it ignores sqlalchemy.url?): nothing stamped") in out, out
+        assert _version(pg_engine) == ["0002"]
+        with sa.create_engine(other_url, poolclass=sa.pool.NullPool).connect() as conn:
+            assert not sa.inspect(conn).has_table("alembic_version")
+    finally:
+        with pg_admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{other}" WITH (FORCE)')

@@ -82,7 +82,7 @@ def test_every_outcome_is_one_json_document(app_dir: Path, sqlite_url: str, case
     }[case]
     code, out = run_sync(*args, "--format", "json", "--check")
     document = json.loads(out)
-    assert document["schema_version"] == 2 and document["error"], document
+    assert document["schema_version"] == 3 and document["error"], document
     assert document["exit_code"] == code == 2
 
 

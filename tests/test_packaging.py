@@ -13,7 +13,6 @@ import tarfile
 import zipfile
 from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 
 REPO = Path(__file__).resolve().parents[1]

@@ -7,9 +7,11 @@ installed optuna, then used through those models and through optuna's public API
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -28,6 +30,10 @@ alembic_config = pytest.importorskip("alembic.config")
 from optuna.storages._rdb import models  # noqa: E402
 from optuna.study import StudyDirection  # noqa: E402
 from optuna.trial import TrialState  # noqa: E402
+
+from sync_schema.alembic import difference_name, head_differences  # noqa: E402
+from sync_schema.config import ALWAYS_EXCLUDED  # noqa: E402
+from sync_schema.dialects import dialect_for  # noqa: E402
 
 MODELS = "optuna.storages._rdb.models:BaseModel"
 OLD_REVISION = "v0.9.0.a"
@@ -79,20 +85,38 @@ def psycopg2_url(url: str) -> str:
     return sa.make_url(url).set(drivername="postgresql+psycopg2").render_as_string(hide_password=False)
 
 
-def migrate(url: str, revision: str) -> None:
-    """Run optuna's own Alembic migrations, configured the way optuna's RDBStorage.upgrade() does."""
-    directory = os.path.dirname(models.__file__)
-    config = alembic_config.Config(os.path.join(directory, "alembic.ini"))
-    config.set_main_option("script_location", os.path.join(directory, "alembic").replace("%", "%%"))
-    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    # optuna's env.py calls logging.config.fileConfig() (which disables every existing logger)
-    # unless the root logger already has a handler.
+OPTUNA_RDB = os.path.dirname(models.__file__)
+
+
+@contextmanager
+def loggers_kept() -> Iterator[None]:
+    """optuna's env.py calls logging.config.fileConfig() (which disables every existing logger)
+    unless the root logger already has a handler."""
     root, guard = logging.getLogger(), logging.NullHandler()
     root.addHandler(guard)
     try:
-        alembic_command.upgrade(config, revision)
+        yield
     finally:
         root.removeHandler(guard)
+
+
+def migrate(url: str, revision: str) -> None:
+    """Run optuna's own Alembic migrations, configured the way optuna's RDBStorage.upgrade() does."""
+    config = alembic_config.Config(os.path.join(OPTUNA_RDB, "alembic.ini"))
+    config.set_main_option("script_location", os.path.join(OPTUNA_RDB, "alembic").replace("%", "%%"))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    with loggers_kept():
+        alembic_command.upgrade(config, revision)
+
+
+def optuna_alembic_ini(directory: Path) -> Path:
+    """optuna's alembic.ini, its script_location made absolute as RDBStorage.upgrade() does
+    (the file says `alembic`, which Alembic takes relative to the working directory)."""
+    text = Path(OPTUNA_RDB, "alembic.ini").read_text()
+    assert "\nscript_location = alembic\n" in text
+    ini = directory / "optuna_alembic.ini"
+    ini.write_text(text.replace("\nscript_location = alembic\n", f"\nscript_location = {os.path.join(OPTUNA_RDB, 'alembic').replace('%', '%%')}\n"))
+    return ini
 
 
 @contextmanager
@@ -298,3 +322,79 @@ def test_optuna_head_revision_shows_only_real_differences(app_dir: Path, pg_url:
     assert f"{len(reported)} differences" in out, out
     assert code == (1 if reported else 0), out
     assert "verification           PASSED" in out
+
+
+# A column one of optuna's later revisions added (v3.0.0.c, batch_op.add_column), in a table
+# the sync otherwise leaves as optuna's migrations made it (it renames an index of `trials`).
+DROPPED = ("trial_intermediate_values", "intermediate_value_type")
+DROPPED_BY = {"revision": "v3.0.0.c", "message": "Add intermediate_value_type column to represent +inf and -inf"}
+
+
+def column_facts(engine: sa.Engine, table: str) -> set[tuple]:  # type: ignore[type-arg]
+    """Each column as the catalog has it, its position left out (a restored column comes last)."""
+    with engine.connect() as conn:
+        return set(conn.exec_driver_sql(
+            "SELECT column_name, data_type, udt_name, is_nullable, column_default, character_maximum_length, numeric_precision "
+            "FROM information_schema.columns WHERE table_schema = 'public' AND table_name = %s", (table,)))
+
+
+def test_a_column_dropped_from_optunas_head_is_traced_restored_and_agrees_with_the_replay(
+    app_dir: Path, pg_url: str, pg_admin: sa.Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = psycopg2_url(pg_url)
+    migrate(url, "heads")
+    ini = optuna_alembic_ini(app_dir)
+    table, column = DROPPED
+    with engine_for(url) as engine, engine.begin() as conn:
+        conn.exec_driver_sql(f"ALTER TABLE {table} DROP COLUMN {column}")
+    sync = ("--database-url", url, "--models", MODELS, "--alembic-config", str(ini))
+
+    with loggers_kept():
+        code, out = run_sync(*sync, "--format", "json")
+    log = capsys.readouterr().err
+    document = json.loads(out)
+    state = document["alembic"]
+    assert code == 0 and state["current"] == state["heads"] == ["v3.2.0.a"], (log, state)
+    assert f"{table}.{column}" in state["recorded_but_missing"], state
+    # The replay of optuna's ten revisions names v3.0.0.c (trial_heartbeats, also missing, is made by none).
+    assert state["attributed"] == [{"object": f"{table}.{column}", **DROPPED_BY}], (state, log)
+    assert f'{table}.{column}: created by v3.0.0.c "{DROPPED_BY["message"]}", stamped as applied, absent' in log, log
+    assert f"APPLIED  add column {table}: {column}: ALTER TABLE public.{table} ADD COLUMN {column} trialintermediatevaluetype" in log, log
+    # NOT NULL without a default is added nullable; on an empty table the log's "to finish" is --allow set-not-null.
+    with loggers_kept():
+        code, out = run_sync(*sync, "--allow", "set-not-null")
+    assert code == 0 and f"APPLIED  set NOT NULL on {table}.{column}" in out, out
+
+    with loggers_kept():
+        code, out = run_sync(*sync, "--check", "--format", "json")
+    log = capsys.readouterr().err
+    document = json.loads(out)
+    assert document["alembic"]["recorded_but_missing"] == [] and document["alembic"]["attributed"] == [], document["alembic"]
+    assert "replaying" not in log and "created by" not in log, log
+    assert not [c for c in document["changes"] if c["table"] == table], document["changes"]
+
+    # The whole history replayed by the tool (what --alembic stamp-if-synced compares with) agrees on that table...
+    with engine_for(url) as engine, engine.connect() as conn:
+        dialect = dialect_for(engine.dialect)
+        live = dialect.inspect(conn, {"public"})
+    with loggers_kept():
+        differences = [difference_name(c, "public") for c in head_differences(
+            sa.make_url(url), str(ini), app_dir, dialect, live, {"public"}, set(ALWAYS_EXCLUDED), None)]
+    assert not [d for d in differences if d.startswith(f"{table}.") or d.startswith(f"{table} ")], differences
+    assert "trial_heartbeats (extra table)" in differences, differences  # what the sync made and no revision does: seen
+    # ...and so does a database that optuna's own migrations brought to head.
+    head_name = f"sync_schema_test_head_{uuid.uuid4().hex[:8]}"
+    with pg_admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{head_name}"')
+    try:
+        head_url = sa.make_url(url).set(database=head_name).render_as_string(hide_password=False)
+        migrate(head_url, "heads")
+        with engine_for(url) as engine, engine_for(head_url) as head:
+            restored, made = column_facts(engine, table), column_facts(head, table)
+        assert (column, "USER-DEFINED", "trialintermediatevaluetype", "NO", None, None, None) in made
+        assert restored == made, (restored ^ made)
+    finally:
+        with pg_admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{head_name}" WITH (FORCE)')
+    with pg_admin.connect() as conn:  # the replays' scratch databases are gone
+        assert conn.exec_driver_sql(f"SELECT count(*) FROM pg_database WHERE datname LIKE 'sync\\_schema\\_shadow\\_{os.getpid()}\\_%%'").scalar() == 0

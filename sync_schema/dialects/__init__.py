@@ -6,10 +6,12 @@ from sqlalchemy.engine import Dialect as SADialect
 
 from ..errors import ConfigError
 from .base import Dialect
+from .mysql import MySQLDialect
 from .postgresql import PostgreSQLDialect
 from .sqlite import SQLiteDialect
 
-_DIALECTS: dict[str, type[Dialect]] = {"postgresql": PostgreSQLDialect, "sqlite": SQLiteDialect}
+# SQLAlchemy names a MariaDB server "mariadb" when the URL says mariadb://, "mysql" otherwise.
+_DIALECTS: dict[str, type[Dialect]] = {"postgresql": PostgreSQLDialect, "sqlite": SQLiteDialect, "mysql": MySQLDialect, "mariadb": MySQLDialect}
 
 
 def dialect_for(sa_dialect: SADialect) -> Dialect:
@@ -21,4 +23,4 @@ def dialect_for(sa_dialect: SADialect) -> Dialect:
         ) from None
 
 
-__all__ = ["Dialect", "PostgreSQLDialect", "SQLiteDialect", "dialect_for"]
+__all__ = ["Dialect", "MySQLDialect", "PostgreSQLDialect", "SQLiteDialect", "dialect_for"]

@@ -16,7 +16,19 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from sqlalchemy.schema import CreateIndex, CreateTable, SetColumnComment, SetTableComment
 
 from ..database import run_sql
-from ..snapshot import CheckConstraint, Column, EnumType, Expression, ForeignKey, Index, Snapshot, Table, TableKey, UniqueConstraint
+from ..snapshot import (
+    CheckConstraint,
+    Column,
+    EnumType,
+    Expression,
+    ForeignKey,
+    Index,
+    OtherObject,
+    Snapshot,
+    Table,
+    TableKey,
+    UniqueConstraint,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterator
@@ -47,6 +59,17 @@ class _Keys(dict[str | None, _V]):
     def __missing__(self, spelling: Any) -> _V:
         value = self[spelling] = self.normalize(spelling)
         return value
+
+
+# Tables up to this size (data and indexes, bytes) are rebuilt online without being asked
+# where a dialect must rebuild one to keep the models' INSERTs working (MySQL: relaxing NOT
+# NULL); bigger ones are left for review. The run sets it from the rebuild_limit setting.
+DEFAULT_REBUILD_LIMIT = 1_000_000_000
+
+
+class NeedsReview(Exception):
+    """Raised by Dialect.run_ddl for a statement the server would run only in a way the
+    tool does not use unasked (MySQL: by copying the table): the step is left for review."""
 
 
 def sql_literal(text: str) -> str:
@@ -80,6 +103,15 @@ class Dialect:
     supports_comments: ClassVar[bool] = True
     # How a hazard names the lock that keeps every other session off a table.
     exclusive_lock: ClassVar[str] = "an exclusive lock"
+    # Whether DDL can be rolled back: the applier then runs a table's steps in one
+    # transaction. Where every statement commits by itself (MySQL), each step runs alone.
+    transactional_ddl: ClassVar[bool] = True
+    # Where a unique constraint is nothing but a unique index (MySQL), a unique index of the
+    # database that makes up one of the models' unique constraints is not an extra index.
+    unique_constraints_are_indexes: ClassVar[bool] = False
+    # Where ON DELETE / ON UPDATE RESTRICT is what no action means (InnoDB), the two compare equal.
+    restrict_is_no_action: ClassVar[bool] = False
+    rebuild_limit: int = DEFAULT_REBUILD_LIMIT
     # Synonyms for the current time, all compared as now().
     now_synonyms: ClassVar[tuple[str, ...]] = ("current_timestamp", "now()", "current_timestamp()")
 
@@ -134,6 +166,12 @@ class Dialect:
 
     def read_catalog(self, results: Iterator[Any]) -> Snapshot:
         raise NotImplementedError
+
+    def read_other_objects(self, conn: Connection, schemas: Collection[str]) -> tuple[OtherObject, ...]:
+        """The objects of `schemas` the tool does not create (views, functions, triggers,
+        policies, extensions...), in one query: where a database is the desired side, the
+        ones the target lacks are listed. None here: the dialect cannot tell."""
+        return ()
 
     def rewriting_additions(self, conn: Connection, definitions: list[str]) -> list[bool | None]:
         """For each column definition (all but the name: "TEXT DEFAULT now()::text"),
@@ -463,6 +501,11 @@ class Dialect:
     def rename_column_sql(self, table: Table, old: str, new: str) -> str:
         return f"ALTER TABLE {self.table_name(table.schema, table.name)} RENAME COLUMN {self.quote(old)} TO {self.quote(new)}"
 
+    def safe_type_change(self, old: Column, new: Column) -> tuple[str, ...] | None:
+        """The hazards of a type change safe enough to apply unasked, as new enum values are
+        (MySQL: values appended to an ENUM, metadata only); None for any other (--allow type-change)."""
+        return None
+
     def unconvertible_rows_sql(self, table: Table, column_name: str, old_type: str, new_type: str) -> tuple[str, ...]:
         """Statements whose last counts the rows whose value would not survive a type change."""
         return ()
@@ -474,6 +517,17 @@ class Dialect:
 
     def drop_not_null_sql(self, table: Table, column_name: str) -> str | None:
         return None
+
+    def relax_not_null_steps(self, table: Table, column: Column) -> tuple[list[str], tuple[str, ...], bool]:
+        """(statements, hazards, unasked) that let the database's `column` hold NULL,
+        keeping every row; `unasked` False where that costs too much to run by default (a
+        big table's rebuild): the step then waits for --allow rewrite."""
+        sql = self.drop_not_null_sql(table, column.name)
+        return ([sql] if sql else []), (), True
+
+    def add_columns_hazards(self, table: Table) -> tuple[str, ...]:
+        """What adding columns to this table costs beyond the usual (nothing, mostly)."""
+        return ()
 
     def set_default_sql(self, table: Table, column_name: str, default: str | None) -> str | None:
         return None
@@ -488,6 +542,11 @@ class Dialect:
         return f"DROP INDEX {self.quote(index.name or '')}"
 
     # -- applying ------------------------------------------------------------------
+
+    def run_ddl(self, conn: Connection, sql: str) -> None:
+        """Run one statement of a step; raise NeedsReview where the server would do it only
+        in a way the tool does not use unasked."""
+        run_sql(conn, sql)
 
     def bound_locks(self, conn: Connection, lock_timeout: float, statement_timeout: float, local: bool = True) -> None:
         """Called before DDL runs: at the start of each transaction (`local`), or once on an

@@ -21,6 +21,7 @@ from ..snapshot import (
     Expression,
     ForeignKey,
     Index,
+    OtherObject,
     Snapshot,
     Table,
     TableKey,
@@ -133,6 +134,11 @@ class PostgreSQLDialect(Dialect):
             )
             table_signature(table, self, tuple(read.entries[key]))
         return Snapshot("postgresql", overview.current_schema or "public", frozenset(overview.schemas), tables, enums)
+
+    def read_other_objects(self, conn: Connection, schemas: Collection[str]) -> tuple[OtherObject, ...]:
+        rows = conn.execute(_query("other_objects"), {"schemas": sorted(schemas)}).all()
+        conn.commit()
+        return tuple(sorted(OtherObject(*row) for row in rows))
 
     def respell_defaults(
         self, conn: Connection, desired: Snapshot, actual: Snapshot | None = None, tables: Collection[TableKey] | None = None
