@@ -105,6 +105,10 @@ def diff_with_reference(
     try:
         actual = dialect.inspect(conn, schemas, lock_timeout)
         wanted = reference()
+        if wanted.default_schema != actual.default_schema and not any(key[0] == actual.default_schema for key in wanted.tables):
+            # The reference's default schema is compared with the target's: public with app
+            # where the roles' search_paths differ, one MySQL database with another.
+            wanted = wanted.relocated(wanted.default_schema, actual.default_schema)
         in_use = schemas or set(wanted.schemas)
         actual = replace(actual.only(in_use), others=dialect.read_other_objects(conn, in_use) if wanted.others else ())
     finally:

@@ -8,7 +8,7 @@ rendered back into DDL); dialects normalize them only when comparing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 TableKey = tuple[str, str]  # (schema, table)
@@ -189,6 +189,23 @@ class Snapshot:
         """The part of the schema that lives in `schemas` (enum types are kept: tables use them across schemas)."""
         tables = {key: table for key, table in self.tables.items() if key[0] in schemas}
         return Snapshot(self.dialect, self.default_schema, frozenset(self.schemas & schemas), tables, self.enums, self.others)
+
+    def relocated(self, old: str, new: str) -> Snapshot:
+        """The same schema with everything of schema `old` in schema `new` instead (and `new`
+        the default schema where `old` was): its tables, the foreign keys that point into it,
+        its enum types and other objects. A reference database whose default schema is named
+        otherwise than the target's (MySQL: each database is a schema), or one tenant's
+        schema compared with another's."""
+        def moved(schema: str) -> str:
+            return new if schema == old else schema
+
+        tables = {}
+        for (schema, name), table in self.tables.items():
+            fks = tuple([fk._replace(ref_schema=new) if fk.ref_schema == old else fk for fk in table.foreign_keys])
+            tables[(moved(schema), name)] = replace(table, schema=moved(schema), foreign_keys=fks)
+        enums = {(moved(schema), name): replace(enum, schema=moved(schema)) for (schema, name), enum in self.enums.items()}
+        others = tuple([o._replace(schema=moved(o.schema)) for o in self.others])
+        return Snapshot(self.dialect, moved(self.default_schema), frozenset(moved(s) for s in self.schemas), tables, enums, others)
 
 
 def qualified(schema: str, name: str, default_schema: str) -> str:

@@ -370,3 +370,67 @@ def test_an_unreachable_reference_is_one_line_without_its_password(app_dir: Path
     assert code == 0 and "ERROR: connection refused by 127.0.0.1:1" in out and "Sup3r-s3cret" not in out, out
     code, out = run_sync("compare", "--reference", "postgresql://app:Sup3r-s3cret@127.0.0.1:1/app", "--database-url", target_url, "--check")
     assert code == 2 and "Sup3r-s3cret" not in out
+
+
+# --- default schemas named otherwise ---------------------------------------------------
+
+
+def test_a_reference_whose_default_schema_is_named_otherwise_is_compared_with_the_targets(
+    app_dir: Path, databases: Databases, pg_admin: sa.Engine
+) -> None:
+    """The reference's role works in schema app (its search_path), the target's in public:
+    the reference's default schema is compared with the target's, not schema by name."""
+    reference_url, reference = databases()
+    target_url, target = databases()
+    role = f"sync_schema_role_{uuid.uuid4().hex[:8]}"
+    with pg_admin.connect() as conn:
+        conn.exec_driver_sql(f"CREATE ROLE {role} LOGIN SUPERUSER")
+    try:
+        execute_script(reference, f"CREATE SCHEMA app; ALTER ROLE {role} IN DATABASE {sa.make_url(reference_url).database} SET search_path = app;"
+                                  "CREATE TABLE app.items (id serial PRIMARY KEY, name text NOT NULL, parent integer REFERENCES app.items)")
+        as_role = sa.make_url(reference_url).set(username=role).render_as_string(hide_password=False)
+
+        code, document = sync_json("--reference", as_role, "--database-url", target_url, "--strict")
+
+        assert code == 0 and document["summary"]["tables_created"] == 1, document["error"]
+        assert "items" in sa.inspect(target).get_table_names(schema="public")
+        assert "app" not in schemas_of(target)
+        assert run_sync("compare", "--reference", as_role, "--database-url", target_url, "--check")[0] == 0
+    finally:
+        with pg_admin.connect() as conn:
+            conn.exec_driver_sql(f"DROP OWNED BY {role} CASCADE")
+            conn.exec_driver_sql(f"DROP ROLE {role}")
+
+
+def test_two_mysql_databases_round_trip(app_dir: Path, mysql_admin: sa.Engine) -> None:
+    """On MySQL and MariaDB a schema is a database: the reference database's tables are
+    compared with the target database's, whatever the two are called."""
+    names = [f"sync_schema_test_{uuid.uuid4().hex[:12]}" for _ in range(2)]
+    urls = [mysql_admin.url.set(database=name).render_as_string(hide_password=False) for name in names]
+    with mysql_admin.connect() as conn:
+        for name in names:
+            conn.exec_driver_sql(f"CREATE DATABASE `{name}`")
+    try:
+        reference, target = (sa.create_engine(url) for url in urls)
+        with reference.begin() as conn:
+            conn.exec_driver_sql("CREATE TABLE users (id INTEGER AUTO_INCREMENT PRIMARY KEY, email VARCHAR(255) NOT NULL UNIQUE, "
+                                 "active TINYINT(1) NOT NULL DEFAULT 1, created DATETIME(6) DEFAULT CURRENT_TIMESTAMP(6))")
+            conn.exec_driver_sql("CREATE TABLE posts (id BIGINT AUTO_INCREMENT PRIMARY KEY, user_id INTEGER, title VARCHAR(100), "
+                                 "KEY ix_posts_title (title), CONSTRAINT fk_posts_user FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE)")
+
+        code, document = sync_json("--reference", urls[0], "--database-url", urls[1], "--strict")
+
+        assert code == 0 and document["summary"]["tables_created"] == 2, (document["error"], document["steps"])
+        assert sorted(t for t in sa.inspect(target).get_table_names() if not t.startswith("sync_schema_")) == ["posts", "users"]
+        code, again = sync_json("compare", "--reference", urls[0], "--database-url", urls[1], "--check")
+        assert code == 0 and again["changes"] == [], again["changes"]
+        with target.begin() as conn:  # and a difference is seen as one
+            conn.exec_driver_sql("ALTER TABLE posts DROP COLUMN title")
+        code, drift = sync_json("compare", "--reference", urls[0], "--database-url", urls[1], "--check")
+        assert code == 1 and {(c["kind"], c["table"], c.get("column")) for c in drift["changes"]} >= {("missing_column", "posts", "title")}
+        reference.dispose()
+        target.dispose()
+    finally:
+        with mysql_admin.connect() as conn:
+            for name in names:
+                conn.exec_driver_sql(f"DROP DATABASE IF EXISTS `{name}`")
