@@ -214,7 +214,8 @@ def _execute(engine: Engine, dialect: Dialect, group: list[Step], options: Apply
             # run statement_timeout (CREATE INDEX CONCURRENTLY, the usual one, waits
             # without holding up the app's reads and writes).
             return [_timed(conn, step, cancel_after=options.statement_timeout) for step in group]
-        # Our own server session (NullPool: closed right after), so a session SET ends with it.
+        # A session SET: it stays on this connection of the run's own pool, whose every use
+        # sets the bounds it needs (SET LOCAL in a transaction, or this again).
         dialect.bound_locks(conn, options.lock_timeout, options.statement_timeout, local=False)
         return [_timed(conn, step, run=dialect.run_ddl) for step in group]
 

@@ -376,7 +376,7 @@ class _ModelsCompiler:
         # Built as a plain tuple: a NamedTuple's own __new__ is Python code, and this runs
         # once per column of the models. The fields in order; the last two are respelling's.
         column = _new_tuple(
-            Column, (name, type_sql, nullable, default, autoincrement, generated, comment, collation, python_default, is_callable, renamed_from, None, None)
+            Column, (name, type_sql, nullable, default, autoincrement, generated, comment, collation, python_default, is_callable, renamed_from, None, None, None)
         )
         if autoincrement is not None:
             numbered, default_key = True, None

@@ -316,6 +316,12 @@ class _Planner:
                           [self.dialect.rename_column_sql(table, change.actual.name, change.name or "")], (change,), key))
         for change in kinds.get(Kind.LIKELY_RENAME, []):
             self._likely_rename(table, change)
+        # An index on a column to drop goes first: SQLite refuses to drop an indexed column,
+        # and PostgreSQL drops the index with the column, leaving the index's step nothing.
+        dropped = {c.name for c in kinds.get(Kind.EXTRA_COLUMN, [])}
+        for change in [c for c in kinds.get(Kind.EXTRA_INDEX, []) if dropped & set(getattr(c.actual, "expressions", ()))]:
+            self._drop_index(table, change)
+            kinds[Kind.EXTRA_INDEX].remove(change)
         for change in kinds.get(Kind.EXTRA_COLUMN, []):
             self._extra_column(table, change)
         for change in kinds.get(Kind.NULLABLE_MISMATCH, []):
@@ -377,11 +383,12 @@ class _Planner:
             self.add(Step(f"rebuild index {self.name(change)}: {change.detail}", rebuild, (change,), key, requires="drop",
                           hazards=("drops the index first: queries that use it slow down until it is rebuilt", *hazards), transactional=transactional))
         for change in kinds.get(Kind.EXTRA_INDEX, []):
-            assert isinstance(change.actual, Index)
-            self.add(
-                Step(f"drop index {self.name(change)} (not in the {there_name()})", [self.dialect.drop_index_sql(table, change.actual)],
-                     (change,), key, requires="drop")
-            )
+            self._drop_index(table, change)
+
+    def _drop_index(self, table: Table, change: Change) -> None:
+        assert isinstance(change.actual, Index)
+        self.add(Step(f"drop index {self.name(change)} (not in the {there_name()})", [self.dialect.drop_index_sql(table, change.actual)],
+                      (change,), table.key, requires="drop"))
 
     def _add_columns(self, table: Table, changes: list[Change]) -> set[str]:
         """One step adding the columns (a stored generated column on a table with rows has

@@ -37,6 +37,10 @@ class Column(NamedTuple):
     # originals when set; DDL keeps the models' own spelling.
     default_as_stored: str | None = None
     python_default_as_stored: str | None = None
+    # An identity column's sequence options where they are not the defaults, as SQL
+    # ("START WITH 100 INCREMENT BY 5 ..."): rendered, not compared (a database read as the
+    # desired side is copied with them; the models' Identity(...) is rendered by SQLAlchemy).
+    identity_options: str | None = None
 
     @property
     def default_to_add(self) -> str | None:

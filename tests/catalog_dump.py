@@ -18,7 +18,11 @@ OWN_TABLES = ("sync_schema_history", "sync_schema_history_statements", "sync_sch
 _COLUMNS = """
 SELECT n.nspname, c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
        pg_get_expr(d.adbin, d.adrelid), a.attidentity::text, a.attgenerated::text,
-       col_description(c.oid, a.attnum), a.attnum
+       col_description(c.oid, a.attnum),
+       -- The sequence of an identity or SERIAL column: its options (START, INCREMENT...).
+       (SELECT concat_ws(' ', s.seqtypid::regtype, s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcache, s.seqcycle)
+        FROM pg_sequence s WHERE s.seqrelid = pg_get_serial_sequence(quote_ident(n.nspname) || '.' || quote_ident(c.relname), a.attname)::regclass),
+       a.attnum
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
 LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
@@ -59,8 +63,8 @@ def dump_catalog(engine: sa.Engine, schemas: tuple[str, ...] = ("public",), colu
 
         columns = {}
         order: dict[tuple[str, str], list[str]] = {}
-        for schema, table, name, type_, not_null, default, identity, generated, comment, _attnum in sorted(rows(_COLUMNS), key=lambda r: r[-1]):
-            columns[(schema, table, name)] = (type_, not_null, default, identity, generated, comment)
+        for schema, table, name, type_, not_null, default, identity, generated, comment, sequence, _attnum in sorted(rows(_COLUMNS), key=lambda r: r[-1]):
+            columns[(schema, table, name)] = (type_, not_null, default, identity, generated, comment, sequence)
             order.setdefault((schema, table), []).append(name)
         dump = {
             "tables": {(r[0], r[1]): r[2] for r in rows(_TABLES)},

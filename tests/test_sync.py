@@ -284,3 +284,25 @@ sa.Table("hens", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Col
     with pg_engine.connect() as conn:
         keys = conn.execute(sa.text("SELECT count(*) FROM pg_constraint WHERE contype = 'f'")).scalar()
     assert keys == 4
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
+def test_allow_drop_of_a_column_with_its_own_index(app_dir: Path, backend: str, request: pytest.FixtureRequest) -> None:
+    """--allow drop: the column goes, and with it its index; the index's own drop step,
+    planned after, finds it gone and is not a failure."""
+    url = request.getfixturevalue("pg_url" if backend == "postgresql" else "sqlite_url")
+    engine = sa.create_engine(url)
+    key = "SERIAL PRIMARY KEY" if backend == "postgresql" else "INTEGER PRIMARY KEY"  # numbered by the database, as the models say
+    execute_script(engine, f"CREATE TABLE items (id {key}, name VARCHAR(50), old_code VARCHAR(10));"
+                           "CREATE INDEX ix_items_old_code ON items (old_code); INSERT INTO items (id, name, old_code) VALUES (1, 'a', 'x')")
+    models = write_models(app_dir, "import sqlalchemy as sa\nmetadata = sa.MetaData()\n"
+                                   "items = sa.Table('items', metadata, sa.Column('id', sa.Integer, primary_key=True), sa.Column('name', sa.String(50)))\n")
+
+    code, out = run_sync("--database-url", url, "--models", models, "--allow", "drop", "--strict")
+
+    assert code == 0 and "FAILED" not in out, out
+    assert [c["name"] for c in sa.inspect(engine).get_columns("items")] == ["id", "name"]
+    assert run_sync("--database-url", url, "--models", models, "--check")[0] == 0
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT id, name FROM items").all() == [(1, "a")]
+    engine.dispose()

@@ -314,7 +314,7 @@ class Dialect:
             parts.append(f"DEFAULT {default}")
         if column.autoincrement and column.autoincrement.startswith("identity"):
             kind = "ALWAYS" if column.autoincrement == "identity_always" else "BY DEFAULT"
-            parts.append(f"GENERATED {kind} AS IDENTITY")
+            parts.append(f"GENERATED {kind} AS IDENTITY" + (f" ({column.identity_options})" if column.identity_options else ""))
         if not column.nullable and not force_nullable:
             parts.append("NOT NULL")
         return " ".join(parts)
@@ -539,7 +539,8 @@ class Dialect:
         return f"DROP TABLE {self.table_name(table.schema, table.name)}"
 
     def drop_index_sql(self, table: Table, index: Index) -> str:
-        return f"DROP INDEX {self.quote(index.name or '')}"
+        # IF EXISTS: dropping a column (a step run earlier) drops the indexes on it.
+        return f"DROP INDEX IF EXISTS {self.quote(index.name or '')}"
 
     # -- applying ------------------------------------------------------------------
 

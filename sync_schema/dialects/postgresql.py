@@ -126,6 +126,9 @@ class PostgreSQLDialect(Dialect):
                 comments[(schema, name)] = comment
             elif (schema, name) in read.columns:
                 _set_column_comment(read, (schema, name), column, comment)
+        for schema, name, column, *options in overview.identity_options or ():
+            if (schema, name) in read.columns:
+                _set_identity_options(read, (schema, name), column, _identity_options(*options))
         tables = {}
         for key, table_columns in read.columns.items():
             table = tables[key] = _table(
@@ -408,16 +411,18 @@ class PostgreSQLDialect(Dialect):
         return f"ALTER INDEX {self.table_name(table.schema, old)} RENAME TO {self.quote(new)}"
 
     def drop_index_sql(self, table: Table, index: Index) -> str:
-        return f"DROP INDEX {self.table_name(table.schema, index.name or '')}"
+        # IF EXISTS: dropping a column (a step run earlier) drops the indexes on it.
+        return f"DROP INDEX IF EXISTS {self.table_name(table.schema, index.name or '')}"
 
     # -- applying ------------------------------------------------------------------
 
     def bound_locks(self, conn: Connection, lock_timeout: float, statement_timeout: float, local: bool = True) -> None:
         # An ALTER waiting for its lock queues every later query on the table behind it;
         # lock_timeout bounds how long production traffic can be held up by us.
-        scope = "LOCAL " if local else ""
-        conn.exec_driver_sql(f"SET {scope}lock_timeout = '{milliseconds(lock_timeout)}ms'")
-        conn.exec_driver_sql(f"SET {scope}statement_timeout = '{milliseconds(statement_timeout)}ms'")
+        # One round trip for both (set_config: a SELECT, where two SETs would be two).
+        local_ = "true" if local else "false"
+        conn.exec_driver_sql(f"SELECT set_config('lock_timeout', '{milliseconds(lock_timeout)}ms', {local_}), "
+                             f"set_config('statement_timeout', '{milliseconds(statement_timeout)}ms', {local_})")
 
     def set_not_null_steps(self, table: Table, column_name: str) -> tuple[list[str], bool, tuple[str, ...]]:
         target = self.table_name(table.schema, table.name)
@@ -710,17 +715,17 @@ def _read_columns(
         # is set afterwards, from the overview), and its signature entry as
         # signature.column_entry spells it.
         if generated is not None:
-            append(_new_tuple(Column, (name, type_, nullable, None, None, generated, None, collation, None, False, None, None, None)))
+            append(_new_tuple(Column, (name, type_, nullable, None, None, generated, None, collation, None, False, None, None, None, None)))
             add_entry((name, type_keys[type_], nullable, False, None, expression_keys[generated], None, collation))
         elif identity:
             append(_new_tuple(Column, (name, type_, nullable, default, "identity_always" if identity == "a" else "identity", None, None,
-                                       collation, None, False, None, None, None)))
+                                       collation, None, False, None, None, None, None)))
             add_entry((name, type_keys[type_], nullable, True, None, None, None, collation))
         elif numbering_defaults[default]:  # nextval() of a sequence: SERIAL, spelled out by the server
-            append(_new_tuple(Column, (name, type_, nullable, None, "serial", None, None, collation, None, False, None, None, None)))
+            append(_new_tuple(Column, (name, type_, nullable, None, "serial", None, None, collation, None, False, None, None, None, None)))
             add_entry((name, type_keys[type_], nullable, True, None, None, None, collation))
         else:
-            append(_new_tuple(Column, (name, type_, nullable, default, None, None, None, collation, None, False, None, None, None)))
+            append(_new_tuple(Column, (name, type_, nullable, default, None, None, None, collation, None, False, None, None, None, None)))
             add_entry((name, type_keys[type_], nullable, False, default_keys[default], None, None, collation))
     return read
 
@@ -733,6 +738,22 @@ def _set_column_comment(read: _ColumnsRead, key: TableKey, column_name: str, com
             columns[i] = column._replace(comment=comment)
             entries[i] = (*entries[i][:6], comment, *entries[i][7:])
             return
+
+
+def _set_identity_options(read: _ColumnsRead, key: TableKey, column_name: str, options: str) -> None:
+    """An identity column's sequence options (not compared: the signature stays)."""
+    columns = read.columns[key]
+    for i, column in enumerate(columns):
+        if column.name == column_name:
+            columns[i] = column._replace(identity_options=options)
+            return
+
+
+def _identity_options(start: int, increment: int, minimum: int, maximum: int, cache: int, cycle: bool) -> str:
+    """An identity's sequence options as CREATE TABLE takes them, every one spelled out: the
+    overview lists only sequences with some option other than the default."""
+    return (f"START WITH {start} INCREMENT BY {increment} MINVALUE {minimum} MAXVALUE {maximum} CACHE {cache}"
+            + (" CYCLE" if cycle else ""))
 
 
 class _ColumnsRead(NamedTuple):

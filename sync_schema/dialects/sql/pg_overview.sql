@@ -33,4 +33,16 @@ SELECT set_config('jit', 'off', true) AS jit,
         JOIN pg_namespace n ON n.oid = c.relnamespace
         LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = ds.objsubid AND ds.objsubid > 0
         WHERE ds.classoid = 'pg_class'::regclass AND n.nspname NOT LIKE 'pg\_%' AND n.nspname <> 'information_schema'
-       ) AS comments
+       ) AS comments,
+       -- Identity columns whose sequence has an option other than the default, as
+       -- [schema, table, column, start, increment, min, max, cache, cycle]: few have one.
+       (SELECT json_agg(json_build_array(n.nspname, c.relname, a.attname, s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcache, s.seqcycle))
+        FROM pg_sequence s
+        JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = s.seqrelid AND d.refclassid = 'pg_class'::regclass AND d.deptype = 'i'
+        JOIN pg_class c ON c.oid = d.refobjid
+        JOIN pg_namespace n ON n.oid = c.relnamespace
+        JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = d.refobjsubid
+        WHERE a.attidentity <> '' AND n.nspname NOT LIKE 'pg\_%' AND n.nspname <> 'information_schema'
+          AND (s.seqstart <> 1 OR s.seqincrement <> 1 OR s.seqmin <> 1 OR s.seqcache <> 1 OR s.seqcycle
+               OR s.seqmax <> CASE s.seqtypid WHEN 'int2'::regtype THEN 32767 WHEN 'int4'::regtype THEN 2147483647 ELSE 9223372036854775807 END)
+       ) AS identity_options
