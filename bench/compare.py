@@ -7,7 +7,7 @@ For each size: two databases made by create_all() of the generated app (generate
 target at version 1 and the reference at version 2 (one version ahead: more columns and
 tables, a few type changes). Then, in one run and interleaved, each whole process timed
 from start to exit: ours (`python -m sync_schema compare --reference REF --database-url
-TARGET --format json`) and migra (`migra --unsafe TARGET REF`, the best-known
+TARGET`, the drift table) and migra (`migra --unsafe TARGET REF`, the best-known
 database-to-database diff for PostgreSQL: deprecated, but installable), the median of
 `--repeats`. And the statements each sends, counted in-process with a listener on every
 SQLAlchemy engine (both are SQLAlchemy programs): constant in the number of tables, or not.
@@ -20,8 +20,8 @@ end, also after an error or Ctrl-C.
 from __future__ import annotations
 
 import argparse
-import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -37,25 +37,29 @@ sys.path.insert(0, str(REPO_DIR))
 import generate  # noqa: E402
 from databases import BenchDatabases, load_schema  # noqa: E402
 
-# Statements sent by a SQLAlchemy program, counted by a listener on every engine; then the
-# program runs as its command line would. argv[1] is "ours" or "migra", the rest its arguments.
+# Statements sent by a SQLAlchemy program, counted by a listener on every engine, and the
+# time from its imports done to its end (the work, without the interpreter's start-up);
+# the program runs as its command line would. argv[1] is "ours" or "migra", the rest its arguments.
 COUNTING = """
-import sys
+import io, sys, time
 import sqlalchemy as sa
 count = [0]
 sa.event.listen(sa.engine.Engine, "before_cursor_execute", lambda *args: count.__setitem__(0, count[0] + 1))
 which, sys.argv = sys.argv[1], sys.argv[1:]
+if which == "ours":
+    from sync_schema.cli import main as run
+    import sync_schema.formats, sync_schema.read, sync_schema.run  # imported on first use: start-up, not work
+else:
+    from migra.command import do_command as run
+out, sys.stdout, sys.stderr = sys.stdout, io.StringIO(), io.StringIO()
+started = time.perf_counter()
 try:
-    if which == "ours":
-        from sync_schema.cli import main
-        main(sys.argv[1:])
-    else:
-        from migra.command import do_command
-        do_command()
+    run(sys.argv[1:]) if which == "ours" else run()
 except SystemExit:
     pass
-sys.stdout = sys.__stdout__
-print("STATEMENTS", count[0])
+seconds = time.perf_counter() - started
+sys.stdout = out
+print("STATEMENTS", count[0], seconds)
 """
 
 
@@ -81,12 +85,14 @@ def timed(command: list[str], cwd: Path) -> tuple[float, subprocess.CompletedPro
     return time.perf_counter() - started, done
 
 
-def statements(python: str, which: str, args: list[str], cwd: Path) -> int:
+def statements(python: str, which: str, args: list[str], cwd: Path) -> tuple[int, float]:
+    """(statements sent, seconds of work after the imports) of one in-process run."""
     done = subprocess.run([python, "-c", COUNTING, which, *args], cwd=cwd, env=clean_env(), capture_output=True, text=True, timeout=3600)
     lines = [line for line in done.stdout.splitlines() if line.startswith("STATEMENTS ")]
     if not lines:
         raise RuntimeError(f"{which} did not run: {done.stderr.strip().splitlines()[-1:]}")
-    return int(lines[-1].split()[1])
+    _, count, seconds = lines[-1].split()
+    return int(count), float(seconds)
 
 
 def bench_size(size: int, repeats: int, dbs: BenchDatabases, migra: Path, workdir: Path) -> dict[str, object]:
@@ -99,27 +105,29 @@ def bench_size(size: int, repeats: int, dbs: BenchDatabases, migra: Path, workdi
     target_url, reference_url = dbs.url(target), dbs.url(reference)
     migra_urls = [u.replace("postgresql+psycopg2://", "postgresql://") for u in (target_url, reference_url)]
     commands = {
-        "ours": [sys.executable, "-m", "sync_schema", "compare", "--reference", reference_url, "--database-url", target_url, "--format", "json"],
+        "ours": [sys.executable, "-m", "sync_schema", "compare", "--reference", reference_url, "--database-url", target_url],
         "migra": [str(MIGRA_VENV / "bin" / "migra"), "--unsafe", *migra_urls],
     }
     times: dict[str, list[float]] = {name: [] for name in commands}
+    work: dict[str, list[float]] = {name: [] for name in commands}
+    counts: dict[str, int] = {}
     outputs: dict[str, subprocess.CompletedProcess[str]] = {}
+    pythons = {"ours": sys.executable, "migra": str(migra)}
     for _ in range(repeats):  # interleaved: a busy moment hits both alike
         for name, command in commands.items():
             seconds, outputs[name] = timed(command, workdir)
             times[name].append(seconds)
-    document = json.loads(outputs["ours"].stdout)
-    counts = {
-        "ours": statements(sys.executable, "ours", commands["ours"][3:], workdir),
-        "migra": statements(str(migra), "migra", commands["migra"][1:], workdir),
-    }
+            counts[name], worked = statements(pythons[name], name, command[3:] if name == "ours" else command[1:], workdir)
+            work[name].append(worked)
+    differences = re.search(r"^(\d+) differences?", outputs["ours"].stdout, re.M)
     dbs.drop(target)
     dbs.drop(reference)
     return {
         "size": size,
         "ours": statistics.median(times["ours"]), "migra": statistics.median(times["migra"]),
+        "ours_work": statistics.median(work["ours"]), "migra_work": statistics.median(work["migra"]),
         "ours_statements": counts["ours"], "migra_statements": counts["migra"],
-        "ours_differences": len(document["changes"]), "migra_lines": sum(1 for line in outputs["migra"].stdout.splitlines() if line.strip()),
+        "ours_differences": int(differences.group(1)) if differences else -1, "migra_lines": sum(1 for line in outputs["migra"].stdout.splitlines() if line.strip()),
         "migra_exit": outputs["migra"].returncode,
     }
 
@@ -140,10 +148,13 @@ def main() -> int:
     finally:
         dbs.drop_all()
     print()
-    print(f"{'tables':>7}  {'ours (s)':>9}  {'migra (s)':>9}  {'migra/ours':>10}  {'statements ours':>15}  {'statements migra':>16}  {'differences':>11}")
+    print(f"{'':>7}  {'whole process (s)':^29}  {'work after start-up (s)':^29}")
+    print(f"{'tables':>7}  {'ours':>8} {'migra':>8} {'ratio':>10}  {'ours':>8} {'migra':>8} {'ratio':>10}  {'statements ours':>15}  "
+          f"{'statements migra':>16}  {'differences':>11}")
     for r in results:
-        print(f"{r['size']:>7}  {r['ours']:>9.2f}  {r['migra']:>9.2f}  {r['migra'] / r['ours']:>9.1f}x  {r['ours_statements']:>15}  "  # type: ignore[operator]
-              f"{r['migra_statements']:>16}  {r['ours_differences']:>11}")
+        print(f"{r['size']:>7}  {r['ours']:>8.2f} {r['migra']:>8.2f} {r['migra'] / r['ours']:>9.1f}x  "  # type: ignore[operator]
+              f"{r['ours_work']:>8.2f} {r['migra_work']:>8.2f} {r['migra_work'] / r['ours_work']:>9.1f}x  "  # type: ignore[operator]
+              f"{r['ours_statements']:>15}  {r['migra_statements']:>16}  {r['ours_differences']:>11}")
     print()
     print("whole processes, start to exit, median of", args.repeats, "(interleaved); migra printed",
           ", ".join(f"{r['migra_lines']} lines at {r['size']}" for r in results))

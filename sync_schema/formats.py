@@ -143,7 +143,9 @@ def to_json(result: RunResult, type_key=None) -> str:  # type: ignore[no-untyped
         "elapsed_seconds": round(result.elapsed, 3),
         "exit_code": result.exit_code,
     }
-    return json.dumps(document, indent=2)
+    # One line, by the C encoder (indent would take the pure-Python one: 0.1 s at 1,500
+    # changes); `| jq .` prints it for a person.
+    return json.dumps(document)
 
 
 def to_github_annotations(result: RunResult, type_key=None) -> str:  # type: ignore[no-untyped-def]

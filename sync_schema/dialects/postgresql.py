@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
 
 _FK_ACTIONS = {"a": None, "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
+_CONTROL_CHARACTER = re.compile("[\x00-\x1f\x7f]")
 _SERIAL_DEFAULT = re.compile(r"^nextval\('[^']+'(::regclass)?\)$")  # the server always writes the cast; models may not
 _CAST = re.compile(r"^(?P<value>'(?:[^']|'')*'|\(.*\)|[^:()']+)::[\w\s.\"\[\]]+(\(\d+(,\s*\d+)?\))?(\[\])*$")
 # A cast anywhere in an expression, as pg_get_expr writes them: (email)::text, 'a'::character varying(20)[]
@@ -93,7 +94,7 @@ class PostgreSQLDialect(Dialect):
         """A name as SQL. One holding a control character (a newline, say: the database
         may have such names) is written with Unicode escapes, U&"evil\\000a...", so that no
         SQL text ever spans lines or ends a comment where a name does."""
-        if not any(ord(c) < 32 or ord(c) == 127 for c in identifier):
+        if _CONTROL_CHARACTER.search(identifier) is None:  # a regular expression: this runs for every name of every statement
             return super().quote(identifier)
         escaped = "".join(
             f"\\{ord(c):04x}" if ord(c) < 32 or ord(c) == 127 else "\\\\" if c == "\\" else '""' if c == '"' else c for c in identifier
@@ -534,6 +535,19 @@ class PostgreSQLDialect(Dialect):
 
     def release_run_lock(self, conn: Connection) -> None:
         conn.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": RUN_LOCK_KEY})
+        conn.commit()
+
+    # A tenant schema's lock: the two-key form, a lock space apart from the one-key run lock
+    # (a run on public and runs on the tenants go on together), one key per schema name.
+    # Two names whose hashes meet share a lock: they are then never synced at once, no harm.
+    def try_schema_lock(self, conn: Connection, schema: str) -> bool:
+        taken = conn.execute(sa.text("SELECT pg_try_advisory_lock(CAST(:key AS integer), hashtext(:schema))"),
+                             {"key": RUN_LOCK_KEY, "schema": schema}).scalar()
+        conn.commit()
+        return bool(taken)
+
+    def release_schema_lock(self, conn: Connection, schema: str) -> None:
+        conn.execute(sa.text("SELECT pg_advisory_unlock(CAST(:key AS integer), hashtext(:schema))"), {"key": RUN_LOCK_KEY, "schema": schema})
         conn.commit()
 
 
