@@ -29,6 +29,8 @@ from .run import Embedded, RunResult
 from .run import sync as run_sync
 
 Result = RunResult
+# One database, one call: targets and tenant schemas are the command line's (fleet.py).
+FLEET_ONLY = {"tenant_schemas", "jobs", "shard", "fail_fast", "targets", "target", "target_name"}
 
 _logger = logging.getLogger("sync_schema")
 
@@ -56,7 +58,7 @@ def sync(
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
     config = Settings(mode=mode, allow=parse_allow(list(allow)), critical_columns=_critical(critical_columns))
-    known = {f.name for f in fields(Settings)} - {"database_url", "database_url_source", "models", "format", "sql_file", "config_file"}
+    known = {f.name for f in fields(Settings)} - {"database_url", "database_url_source", "models", "format", "sql_file", "config_file"} - FLEET_ONLY
     for name, value in settings.items():
         if name not in known:
             raise TypeError(f"unknown setting {name!r}; known: {', '.join(sorted(known))}")

@@ -129,6 +129,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--format", choices=FORMATS, help="text (default, for build logs), json or markdown (the log then goes to stderr), "
                         "or github (the text log plus a GitHub Actions annotation per difference and problem)")
     parser.add_argument("--sql", dest="sql_file", metavar="FILE", help="write the whole SQL script (applied and review parts, with hazards) to FILE")
+    parser.add_argument("--target", metavar="NAME[,...]", help="sync only these targets ([sync_schema.targets.NAME] sections of the config file; default: all)")
+    parser.add_argument("--tenant-schemas", metavar="SQL|PATTERN", help="sync the models' default schema into each tenant schema: "
+                        "a query returning schema names ('select schema_name from tenants where active') or patterns (tenant_*)")
+    parser.add_argument("--jobs", metavar="N", help="tenant schemas synced at once, one connection each (default 2)")
+    parser.add_argument("--shard", metavar="I/N", help="only the Ith of N shards of the tenant schemas (every Nth in name order): "
+                        "a CI matrix or a Kubernetes Indexed Job covers the fleet")
+    parser.add_argument("--fail-fast", action="store_const", const=True, default=None,
+                        help="stop at the first target or tenant that fails (default: go on with the others)")
     parser.add_argument("-v", "--verbose", action="store_true", help="more detail")
     return parser
 
@@ -160,6 +168,10 @@ def main(argv: list[str] | None = None) -> int:
     if settings.format in ("json", "markdown"):
         reporter = Reporter(stream=sys.stderr, verbose=settings.verbose)  # stdout carries the document
     on_error = error_exit_code(settings.mode, settings.strict)
+    if settings.targets or settings.tenant_schemas or settings.target:
+        from .fleet import fleet_main  # several databases or tenant schemas: fleet.py
+
+        return fleet_main(flags, settings, reporter)
     with watchdog(settings.deadline, lambda: f"the run did not finish within {settings.deadline:g} s (a server or proxy that stopped "
                   "answering?); its open transactions are rolled back by the server", on_error, reporter.stream):
         result = sync(settings, reporter)
@@ -185,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     return result.exit_code
 
 
-_FLAGS_WITHOUT_VALUE = frozenset({"--dry-run", "--check", "--strict", "--no-relax-not-null", "-v", "--verbose", "--version", "-h", "--help"})
+_FLAGS_WITHOUT_VALUE = frozenset({"--dry-run", "--check", "--strict", "--no-relax-not-null", "--fail-fast", "-v", "--verbose", "--version", "-h", "--help"})
 
 
 def _command(argv: list[str]) -> tuple[str | None, list[str]]:
@@ -228,12 +240,16 @@ def history_main(argv: list[str]) -> int:
     except SyncError as exc:
         reporter.error(str(exc))
         return 1
-    reporter.line(f"{'run':>5}  {'started (UTC)':<19}  {'seconds':>7}  {'mode':<7}  {'outcome':<8}  {'applied':>7}  {'other':>5}  host")
+    fleet = any(run.target or run.tenant for run in runs)  # a fleet's runs: which target and tenant each was
+    reporter.line(f"{'run':>5}  {'started (UTC)':<19}  {'seconds':>7}  {'mode':<7}  {'outcome':<8}  {'applied':>7}  {'other':>5}  host"
+                  + ("  target/tenant" if fleet else ""))
     for run in runs:
         started = run.started_at.strftime("%Y-%m-%d %H:%M:%S") if run.started_at else "?"
         seconds = f"{(run.finished_at - run.started_at).total_seconds():.2f}" if run.finished_at and run.started_at else "-"
+        where = "/".join(part for part in (run.target, run.tenant) if part) if fleet else ""
         reporter.line(
             f"{run.id:>5}  {started:<19}  {seconds:>7}  {run.mode:<7}  {run.outcome:<8}  {run.applied:>7}  {run.not_applied:>5}  {run.host or ''}"
+            + (f"  {where}" if fleet else "")
         )
     if not runs:
         reporter.info("no runs recorded yet")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import configparser
 import math
 import os
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -67,6 +68,16 @@ class Settings:
     # variable named by reference_url_env: never a URL in a file), and where it came from.
     reference_url: str | None = None
     reference_url_source: str = "--reference"
+    # Fleets (fleet.py): tenant schemas from a query or name patterns, parallel jobs, one
+    # shard of the tenants, stopping at the first failure; the targets the config file
+    # defines, those --target chose (none: all), and the one these settings are for.
+    tenant_schemas: str | None = None
+    jobs: int = 2
+    shard: tuple[int, int] | None = None  # (I, N): the Ith of N shards, 1-based
+    fail_fast: bool = False
+    targets: tuple[str, ...] = ()
+    target: list[str] = field(default_factory=list)
+    target_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -172,6 +183,18 @@ def parse_mode(text: str) -> str:
     return parse_choice(text, MODES, "mode")
 
 
+def parse_shard(text: str) -> tuple[int, int]:
+    """I/N: the Ith of N shards (1-based), as a CI matrix or an Indexed Job numbers them."""
+    index, slash, count = str(text).strip().partition("/")
+    try:
+        shard = (int(index), int(count))
+    except ValueError:
+        shard = (0, 0)
+    if not slash or not 1 <= shard[0] <= shard[1]:
+        raise ConfigError(f"malformed shard {text!r}", "use I/N with 1 <= I <= N, e.g. 1/4 for the first of four")
+    return shard
+
+
 SETTINGS = (
     Setting("models", "SYNC_SCHEMA_MODELS", str.strip),
     Setting("critical_columns", "SYNC_SCHEMA_CRITICAL_COLUMNS", parse_critical_columns),
@@ -195,9 +218,19 @@ SETTINGS = (
     Setting("format", "SYNC_SCHEMA_FORMAT", parse_format),
     Setting("history_table", "SYNC_SCHEMA_HISTORY_TABLE", str.strip),
     Setting("sql_file", "SYNC_SCHEMA_SQL_FILE", str.strip),
+    Setting("tenant_schemas", "SYNC_SCHEMA_TENANT_SCHEMAS", str.strip),
+    Setting("jobs", "SYNC_SCHEMA_JOBS", lambda text: parse_count(text, "jobs")),
+    Setting("shard", "SYNC_SCHEMA_SHARD", parse_shard),
+    Setting("fail_fast", "SYNC_SCHEMA_FAIL_FAST", parse_bool),
 )
 FILE_ONLY = Setting("database_url_env", "SYNC_SCHEMA_DATABASE_URL_ENV", str.strip)
 REFERENCE_URL_ENV = Setting("reference_url_env", "SYNC_SCHEMA_REFERENCE_URL_ENV", str.strip)
+# Which targets to sync: a flag or the environment, never a file (the file defines them all).
+TARGET = Setting("target", "SYNC_SCHEMA_TARGET", split_list)
+# What belongs to one database: set in a target's section, a flag or the environment would
+# override it for every target at once (one database's models applied to the other).
+PER_DATABASE = ("models", "schemas", "tenant_schemas", "critical_columns", "exclude_tables", "database_url_env")
+_TARGET_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 # Keys a config file may not hold: they would put a secret (a URL's password) into the repository.
 _URL_KEYS = {"database_url": "database_url_env", "reference_url": "reference_url_env"}
 
@@ -217,6 +250,14 @@ def read_config_file(directory: Path) -> dict[str, str]:
 
 def read_config_source(directory: Path) -> tuple[dict[str, str], str | None]:
     """read_config_file's values, and which file and section they came from (None: none)."""
+    values, _, source = read_config_targets(directory)
+    return values, source
+
+
+def read_config_targets(directory: Path) -> tuple[dict[str, str], dict[str, dict[str, str]], str | None]:
+    """read_config_source's values, the targets the same file defines (setup.cfg sections
+    [sync_schema.targets.NAME], pyproject.toml tables [tool.sync_schema.targets.NAME]:
+    one database each), and the file and section."""
     setup_cfg = directory / "setup.cfg"
     if setup_cfg.is_file():
         parser = configparser.ConfigParser()
@@ -224,8 +265,11 @@ def read_config_source(directory: Path) -> tuple[dict[str, str], str | None]:
             parser.read(setup_cfg, encoding="utf-8")
         except configparser.Error as exc:
             raise ConfigError(f"cannot parse {setup_cfg}: {' '.join(str(exc).split())}", "fix the file's syntax") from None
-        if parser.has_section("sync_schema"):
-            return {k.replace("-", "_"): v for k, v in parser.items("sync_schema")}, f"{setup_cfg.name} [sync_schema]"
+        prefix = "sync_schema.targets."
+        targets = {s[len(prefix):]: {k.replace("-", "_"): v for k, v in parser.items(s)} for s in parser.sections() if s.startswith(prefix)}
+        if parser.has_section("sync_schema") or targets:
+            values = {k.replace("-", "_"): v for k, v in parser.items("sync_schema")} if parser.has_section("sync_schema") else {}
+            return values, targets, f"{setup_cfg.name} [sync_schema]"
     pyproject = directory / "pyproject.toml"
     if pyproject.is_file():
         if sys.version_info >= (3, 11):
@@ -238,8 +282,14 @@ def read_config_source(directory: Path) -> tuple[dict[str, str], str | None]:
             raise ConfigError(f"cannot parse {pyproject}: {exc}", "fix the file's syntax") from None
         section = data.get("tool", {}).get("sync_schema")
         if section is not None:
-            return {k.replace("-", "_"): _as_text(v) for k, v in section.items()}, f"{pyproject.name} [tool.sync_schema]"
-    return {}, None
+            tables = section.get("targets", {})
+            if not isinstance(tables, dict) or not all(isinstance(t, dict) for t in tables.values()):
+                raise ConfigError(f"{pyproject.name}: [tool.sync_schema.targets] must hold one table per target",
+                                  "write [tool.sync_schema.targets.NAME] sections")
+            targets = {name: {k.replace("-", "_"): _as_text(v) for k, v in table.items()} for name, table in tables.items()}
+            values = {k.replace("-", "_"): _as_text(v) for k, v in section.items() if k != "targets"}
+            return values, targets, f"{pyproject.name} [tool.sync_schema]"
+    return {}, {}, None
 
 
 def _as_text(value: Any) -> str:
@@ -250,24 +300,50 @@ def _as_text(value: Any) -> str:
     return str(value)
 
 
-def resolve_settings(flags: dict[str, Any], directory: Path | None = None, environ: dict[str, str] | None = None) -> Settings:
-    """Merge flags (already parsed, None when not given), environment and file settings."""
+def resolve_settings(
+    flags: dict[str, Any], directory: Path | None = None, environ: dict[str, str] | None = None,
+    target: str | None = None, several_targets: bool = False,
+) -> Settings:
+    """Merge flags (already parsed, None when not given), environment and file settings.
+    `target`: a target's settings, its section between the environment and the file's
+    top-level section (the defaults of every target). `several_targets`: more than one is
+    synced, so a flag or variable must not override what a target's section sets for its
+    own database (PER_DATABASE)."""
     directory = directory or Path.cwd()
     if environ is None:
         load_dotenv_file(directory)
         environ = dict(os.environ)
-    file_values, source = read_config_source(directory)
-    for key, instead in _URL_KEYS.items():
-        if key in file_values:
-            raise ConfigError(f"{key} in {source}: a URL holds a password and does not belong in a file",
-                              f"put it in an environment variable and name that variable with {instead}")
-    unknown = set(file_values) - {s.attr for s in SETTINGS} - {FILE_ONLY.attr, REFERENCE_URL_ENV.attr}
-    if unknown:
-        raise ConfigError(
-            f"unknown setting(s) {', '.join(sorted(unknown))} in the sync_schema config section",
-            "see the settings table in the README",
-        )
-    settings = Settings(config_file=source)
+    file_values, targets, source = read_config_targets(directory)
+    sections = [(source or "", file_values)] + [(f"[{_targets_prefix(source)}{name}]", values) for name, values in sorted(targets.items())]
+    for where, values in sections:
+        for key, instead in _URL_KEYS.items():
+            if key in values:
+                raise ConfigError(f"{key} in {where}: a URL holds a password and does not belong in a file",
+                                  f"put it in an environment variable and name that variable with {instead}")
+        unknown = set(values) - {s.attr for s in SETTINGS} - {FILE_ONLY.attr, REFERENCE_URL_ENV.attr}
+        if unknown:
+            raise ConfigError(
+                f"unknown setting(s) {', '.join(sorted(unknown))} in " + ("the sync_schema config section" if values is file_values else where),
+                "see the settings table in the README",
+            )
+    for name in targets:
+        if not _TARGET_NAME.match(name):
+            raise ConfigError(f"target name {name!r} in {source}", "use letters, digits, - and _")
+    target_values: dict[str, str] = {}
+    if target is not None:
+        if target not in targets:
+            raise ConfigError(f"no target {target!r} in {source or 'the config file'}",
+                              f"define [{_targets_prefix(source)}{target}], or use one of: {', '.join(sorted(targets)) or '(none)'}")
+        target_values = targets[target]
+        filename, _, section = (source or "").partition(" ")
+        source = f"{filename} [{_targets_prefix(source)}{target}], then {section}"
+        if several_targets:
+            overridden = [key for key in PER_DATABASE if key in target_values and (
+                flags.get(key) is not None or environ.get("SYNC_SCHEMA_" + key.upper(), "").strip())]
+            if overridden:
+                raise ConfigError(f"target {target} sets {', '.join(overridden)} for its own database, and a flag or the environment "
+                                  "would override it for every target", "drop the flag or variable, or pick one target with --target")
+    settings = Settings(config_file=source, targets=tuple(targets), target_name=target)  # in the file's order
     for setting in SETTINGS:
         if flags.get(setting.attr) is not None:
             value = flags[setting.attr]
@@ -275,11 +351,17 @@ def resolve_settings(flags: dict[str, Any], directory: Path | None = None, envir
                 value = setting.parse(value)
         elif environ.get(setting.env, "").strip():
             value = setting.parse(environ[setting.env])
+        elif setting.attr in target_values:
+            value = setting.parse(target_values[setting.attr])
         elif setting.attr in file_values:
             value = setting.parse(file_values[setting.attr])
         else:
             continue
         setattr(settings, setting.attr, value)
+    if flags.get(TARGET.attr):
+        settings.target = split_list(flags[TARGET.attr])
+    elif environ.get(TARGET.env, "").strip():
+        settings.target = split_list(environ[TARGET.env])
     settings.verbose = bool(flags.get("verbose"))
     if settings.history_table.lower() in ("", "off", "none", "false", "0"):
         settings.history_table = ""
@@ -291,6 +373,7 @@ def resolve_settings(flags: dict[str, Any], directory: Path | None = None, envir
         env_name = (
             flags.get("database_url_env")
             or environ.get(FILE_ONLY.env, "").strip()
+            or target_values.get("database_url_env")
             or file_values.get("database_url_env")
             or "DATABASE_URL"
         )
@@ -298,6 +381,11 @@ def resolve_settings(flags: dict[str, Any], directory: Path | None = None, envir
         settings.database_url_source = env_name
     _resolve_reference(settings, flags, environ, file_values)
     return settings
+
+
+def _targets_prefix(source: str | None) -> str:
+    """How the file names a target's section: sync_schema.targets. or tool.sync_schema.targets."""
+    return "tool.sync_schema.targets." if source and source.startswith("pyproject") else "sync_schema.targets."
 
 
 def _resolve_reference(settings: Settings, flags: dict[str, Any], environ: dict[str, str], file_values: dict[str, str]) -> None:

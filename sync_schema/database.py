@@ -146,8 +146,9 @@ def scrub(text: str, url: URL | None) -> str:
     return _SECRET_PARAMETER.sub(r"\1=***", _USER_PASSWORD.sub(r"\1***@", text))
 
 
-def create_engine(url: URL, connect_timeout: float) -> Engine:
-    """An engine whose connection attempts give up after `connect_timeout` seconds."""
+def create_engine(url: URL, connect_timeout: float, connections: int | None = None) -> Engine:
+    """An engine whose connection attempts give up after `connect_timeout` seconds.
+    `connections`: at most that many, ever (a fleet job's one connection: fleet.py)."""
     connect_args: dict[str, object] = {}
     backend = url.get_backend_name()
     if backend == "postgresql":
@@ -162,6 +163,8 @@ def create_engine(url: URL, connect_timeout: float) -> Engine:
     # new connection per transaction (TLS, authentication) cost more than the DDL itself
     # (3,300 steps: 31 s against 13 s). Only this run uses the pool; SQLite opens a file.
     pooling: dict[str, Any] = {"poolclass": NullPool} if backend == "sqlite" else {"pool_size": 2, "max_overflow": 16}
+    if connections is not None and backend != "sqlite":
+        pooling = {"pool_size": connections, "max_overflow": 0}
     engine = sa.create_engine(url, connect_args=connect_args, **pooling)
     if backend == "sqlite":
         _make_sqlite_ddl_transactional(engine)

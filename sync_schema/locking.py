@@ -25,10 +25,11 @@ LEASE_SECONDS = 300
 
 
 class LeaseLock:
-    def __init__(self, engine: Engine, seconds: int = LEASE_SECONDS) -> None:
+    def __init__(self, engine: Engine, seconds: int = LEASE_SECONDS, name: str = "run") -> None:
         self.engine = engine
         self.holder = uuid.uuid4().hex
         self.seconds = seconds
+        self.name = name  # "run": the database's; "schema:NAME": one tenant schema's (fleet.py)
 
     def create(self) -> None:
         try:
@@ -47,17 +48,17 @@ class LeaseLock:
         with self.engine.begin() as conn:
             row = conn.execute(
                 sa.text(
-                    f"INSERT INTO {LEASE_TABLE} (name, holder, expires_at) VALUES ('run', :holder, now() + make_interval(secs => :seconds)) "
+                    f"INSERT INTO {LEASE_TABLE} (name, holder, expires_at) VALUES (:name, :holder, now() + make_interval(secs => :seconds)) "
                     f"ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at "
                     f"WHERE {LEASE_TABLE}.expires_at < now() OR {LEASE_TABLE}.holder = EXCLUDED.holder RETURNING holder"
                 ),
-                {"holder": self.holder, "seconds": self.seconds},
+                {"name": self.name, "holder": self.holder, "seconds": self.seconds},
             ).first()
         return row is not None
 
     def release(self) -> None:
         with self.engine.begin() as conn:
-            conn.execute(sa.text(f"DELETE FROM {LEASE_TABLE} WHERE name = 'run' AND holder = :holder"), {"holder": self.holder})
+            conn.execute(sa.text(f"DELETE FROM {LEASE_TABLE} WHERE name = :name AND holder = :holder"), {"name": self.name, "holder": self.holder})
 
 
 @contextmanager
@@ -72,30 +73,79 @@ def run_lock(
     if pooled:
         say("a transaction-mode pooler (PgBouncer?) is between us and the database: session advisory locks "
             f"do not hold there, so this run takes a {LEASE_SECONDS} s lease in table {LEASE_TABLE} instead")
-        lease = LeaseLock(engine)
-        try:
-            lease.create()
-        except sa.exc.DBAPIError as exc:
-            raise DatabaseError(
-                f"cannot create the lock table {LEASE_TABLE} behind the pooler: {str(exc.orig).strip().splitlines()[0]}",
-                "grant CREATE on the schema, or connect directly (not through the pooler) for the sync",
-            ) from None
+        lease = _lease(engine, "run")
         take, release, renew = lease.try_take, lease.release, lease.try_take
     else:
         take, release = (lambda: dialect.try_run_lock(conn)), (lambda: dialect.release_run_lock(conn))
 
+    _wait_for(take, wait, say)
+    def keep() -> None:
+        if not renew():
+            say("lost the run lease; another run may start")
+
+    try:
+        yield keep
+    finally:
+        try:
+            release()
+        except sa.exc.DBAPIError:
+            pass  # the session is gone, and its lock with it; a lease expires by itself
+
+
+def _lease(engine: Engine, name: str) -> LeaseLock:
+    lease = LeaseLock(engine, name=name)
+    try:
+        lease.create()
+    except sa.exc.DBAPIError as exc:
+        raise DatabaseError(
+            f"cannot create the lock table {LEASE_TABLE} behind the pooler: {str(exc.orig).strip().splitlines()[0]}",
+            "grant CREATE on the schema, or connect directly (not through the pooler) for the sync",
+        ) from None
+    return lease
+
+
+def _wait_for(take: Callable[[], bool], wait: float, say: Callable[[str], None], what: str = "the lock") -> None:
     deadline = time.monotonic() + wait
     announced = False
     while not take():
         if time.monotonic() >= deadline:
             raise DatabaseError(
-                f"another sync-schema run has held the lock for more than {wait:g} s",
+                f"another sync-schema run has held {what} for more than {wait:g} s",
                 "it is probably applying the same changes; nothing done here",
             )
         if not announced:
             say("another sync-schema run is in progress; waiting for it to finish")
             announced = True
         time.sleep(0.2)
+
+
+@contextmanager
+def schema_lock(
+    engine: Engine, dialect: Dialect, schema: str | None, wait: float, say: Callable[[str], None], pooled: bool
+) -> Iterator[Callable[[], None]]:
+    """A fleet job's run lock (fleet.py): one tenant schema's, or the whole database's
+    (`schema` None: the lock a plain run takes). Taken and released on checkouts of the
+    job's engine, whose one pooled connection keeps its session, and the session lock with
+    it, between checkouts: the job holds no second connection for the lock."""
+    def on_conn(action: Callable[[sa.Connection], bool | None]) -> Callable[[], bool]:
+        def run() -> bool:
+            with engine.connect() as conn:
+                return bool(action(conn))
+        return run
+
+    take: Callable[[], bool]
+    release: Callable[[], object]
+    renew: Callable[[], bool] = lambda: True  # noqa: E731 - a session lock lasts as long as the session
+    if pooled:
+        lease = _lease(engine, "run" if schema is None else f"schema:{schema}")
+        take, release, renew = lease.try_take, lease.release, lease.try_take
+    elif schema is None:
+        take, release = on_conn(dialect.try_run_lock), on_conn(dialect.release_run_lock)
+    else:
+        take = on_conn(lambda conn: dialect.try_schema_lock(conn, schema))
+        release = on_conn(lambda conn: dialect.release_schema_lock(conn, schema))
+    _wait_for(take, wait, say, "the lock" if schema is None else f"the lock of schema {schema}")
+
     def keep() -> None:
         if not renew():
             say("lost the run lease; another run may start")

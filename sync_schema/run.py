@@ -274,7 +274,8 @@ def _sync_connected(  # type: ignore[no-untyped-def]
             if settings.mode == "apply":
                 from .history import History
 
-                history = History(engine, settings.history_table, bound=lambda c: dialect.bound_locks(c, settings.lock_timeout, settings.statement_timeout))
+                history = History(engine, settings.history_table, bound=lambda c: dialect.bound_locks(c, settings.lock_timeout, settings.statement_timeout),
+                                  target=settings.target_name)  # a fleet's target (fleet.py); None for a plain run
                 if settings.history_table:
                     history.start(settings.mode)
                     if history.problem:
