@@ -58,7 +58,7 @@ from .dialects import Dialect, dialect_for
 from .diff import Change, diff_snapshots
 from .errors import ConfigError, DatabaseError, SyncError, describe_unexpected
 from .plan import Plan, Policy, plan_changes
-from .read import _diff_respelled, read_both_sides
+from .read import diff_respelled, read_both_sides
 from .report import Reporter
 from .run import RunResult, _count, _outcome, _table_facts, error_exit_code, exit_code
 from .signature import table_signature
@@ -526,7 +526,7 @@ class TenantDatabase:
         desired = wanted
         if changes:
             with engine.connect() as conn:
-                desired, actual, changes = _diff_respelled(conn, read_dialect, wanted, actual, self.excluded)
+                desired, actual, changes = diff_respelled(conn, read_dialect, wanted, actual, self.excluded)
         if not changes:
             result.verification = verify([], [], actual, unit.critical)
             return actual
@@ -550,7 +550,7 @@ class TenantDatabase:
             # read of all of them.
             actual = self._read(engine, unit)
             with engine.connect() as conn:
-                desired, actual, changes = _diff_respelled(conn, read_dialect, wanted, actual, self.excluded)
+                desired, actual, changes = diff_respelled(conn, read_dialect, wanted, actual, self.excluded)
             result.changes = changes
             if not changes:
                 say.info("in sync once locked: another run synced it meanwhile")

@@ -51,10 +51,10 @@ def read_and_diff(
     with paused_gc(freeze):
         desired, actual = read_both_sides(conn, dialect, metadatas, schemas, warnings, lock_timeout)
         desired = desired.only(schemas)
-        return _diff_respelled(conn, dialect, desired, actual, excluded)
+        return diff_respelled(conn, dialect, desired, actual, excluded)
 
 
-def _diff_respelled(conn: Connection, dialect: Dialect, desired: Snapshot, actual: Snapshot, excluded: set[str]) -> tuple[Snapshot, Snapshot, list[Change]]:
+def diff_respelled(conn: Connection, dialect: Dialect, desired: Snapshot, actual: Snapshot, excluded: set[str]) -> tuple[Snapshot, Snapshot, list[Change]]:
     """The differences, where a default or an expression differs only as text compared
     again as the server spells the desired side's."""
     changes = diff_snapshots(desired, actual, dialect, excluded)
@@ -116,7 +116,7 @@ def diff_with_reference(
     desired = wanted.only(in_use)
     desired = replace(desired, enums={key: enum for key, enum in desired.enums.items() if key[0] in in_use},
                       others=tuple(o for o in desired.others if o.schema in in_use or o.kind == "extension"))
-    return _diff_respelled(conn, dialect, desired, actual, excluded)
+    return diff_respelled(conn, dialect, desired, actual, excluded)
 
 
 def read_both_sides(
