@@ -50,17 +50,18 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from . import __version__
-from .apply import ApplyOptions, StepResult, apply_plan
+from .apply import ApplyOptions, StepResult
 from .config import ALWAYS_EXCLUDED, CriticalColumn, Settings, resolve_settings
 from .database import create_engine, is_lock_timeout, open_connection, parse_url, redact, run_sql, scrub
 from .deadline import watchdog
 from .dialects import Dialect, dialect_for
 from .diff import Change, diff_snapshots
 from .errors import ConfigError, DatabaseError, SyncError, describe_unexpected
+from .history import History
 from .plan import Plan, Policy, plan_changes
 from .read import diff_respelled, read_both_sides
 from .report import Reporter
-from .run import RunResult, _count, _outcome, _table_facts, error_exit_code, exit_code
+from .run import RunResult, _count, _outcome, _table_facts, apply_logged, error_exit_code, exit_code
 from .signature import table_signature
 from .snapshot import Snapshot, Table, TableKey
 from .verify import verify
@@ -560,11 +561,8 @@ class TenantDatabase:
 
     def _apply(self, unit: _Unit, engine: Engine, result: RunResult, say: Reporter, renew: Callable[[], None],
                desired: Snapshot, actual: Snapshot) -> Snapshot:
-        from .history import History
-
         settings = self.settings
         plan = self._plan(engine, unit, result.changes, desired, actual, result, say)
-        policy = Policy(frozenset(settings.allow), settings.relax_not_null)
         history = History(engine, settings.history_table if self.history else "", bound=self._bound(unit.dialect),
                           target=self.run.name, tenant=unit.tenant, hold=False, tables_exist=True)
         if self.history:
@@ -572,17 +570,8 @@ class TenantDatabase:
             if history.problem:
                 result.warnings.append(history.problem)
 
-        def on_result(step_result: StepResult) -> None:
-            say.step(step_result)
-            history.record(step_result)
-            renew()  # a lease (behind a pooler) must outlive a long run
-
-        options = ApplyOptions(settings.lock_timeout, settings.statement_timeout, settings.lock_attempts, behind_pooler=self.pooled)
         try:
-            result.results = apply_plan(engine, unit.dialect, plan, policy, options, on_result=on_result, on_progress=say.info)
-            for r in result.results:
-                if r.status == "review":
-                    say.step(r)
+            result.results = apply_logged(engine, unit.dialect, plan, settings, say, history, renew, self.pooled)
             applied = any(r.status == "applied" for r in result.results)
             after = self._read(engine, unit) if applied else actual
             remaining = diff_snapshots(desired, after, self.read_dialect or unit.dialect, self.excluded)

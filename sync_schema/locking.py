@@ -77,8 +77,19 @@ def run_lock(
         take, release, renew = lease.try_take, lease.release, lease.try_take
     else:
         take, release = (lambda: dialect.try_run_lock(conn)), (lambda: dialect.release_run_lock(conn))
+    with _holding(take, release, renew, wait, say) as keep:
+        yield keep
 
-    _wait_for(take, wait, say)
+
+@contextmanager
+def _holding(
+    take: Callable[[], bool], release: Callable[[], object], renew: Callable[[], bool], wait: float, say: Callable[[str], None],
+    what: str = "the lock",
+) -> Iterator[Callable[[], None]]:
+    """Take a lock (waiting up to `wait` seconds), hold it for the block, release it; yields
+    the `keep` callable that renews a lease on a long run."""
+    _wait_for(take, wait, say, what)
+
     def keep() -> None:
         if not renew():
             say("lost the run lease; another run may start")
@@ -144,16 +155,5 @@ def schema_lock(
     else:
         take = on_conn(lambda conn: dialect.try_schema_lock(conn, schema))
         release = on_conn(lambda conn: dialect.release_schema_lock(conn, schema))
-    _wait_for(take, wait, say, "the lock" if schema is None else f"the lock of schema {schema}")
-
-    def keep() -> None:
-        if not renew():
-            say("lost the run lease; another run may start")
-
-    try:
+    with _holding(take, release, renew, wait, say, "the lock" if schema is None else f"the lock of schema {schema}") as keep:
         yield keep
-    finally:
-        try:
-            release()
-        except sa.exc.DBAPIError:
-            pass  # the session is gone, and its lock with it; a lease expires by itself

@@ -8,7 +8,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -28,6 +28,9 @@ from .read import diff_with_reference, read_and_diff, read_reference
 from .report import Reporter
 from .snapshot import Snapshot, TableKey
 from .verify import Verification, verify
+
+if TYPE_CHECKING:
+    from .history import History
 
 _T = TypeVar("_T")
 
@@ -272,7 +275,7 @@ def _sync_connected(  # type: ignore[no-untyped-def]
             reporter.info(f"{_count(len(result.changes), 'difference')}; {_count(len(to_apply), 'step')} to apply, {len(plan.steps) - len(to_apply)} for review")
 
             if settings.mode == "apply":
-                from .history import History
+                from .history import History  # apply mode only: --check stays light
 
                 history = History(engine, settings.history_table, bound=lambda c: dialect.bound_locks(c, settings.lock_timeout, settings.statement_timeout),
                                   target=settings.target_name)  # a fleet's target (fleet.py); None for a plain run
@@ -281,18 +284,8 @@ def _sync_connected(  # type: ignore[no-untyped-def]
                     if history.problem:
                         result.warnings.append(history.problem)
 
-                def on_result(step_result: StepResult) -> None:
-                    reporter.step(step_result)
-                    history.record(step_result)
-                    if renew_lock is not None:
-                        renew_lock()  # a lease (behind a pooler) must outlive a long run
-
-                options = ApplyOptions(settings.lock_timeout, settings.statement_timeout, settings.lock_attempts, behind_pooler=pooled)
                 try:
-                    result.results = apply_plan(engine, dialect, plan, policy, options, on_result=on_result, on_progress=reporter.info)
-                    for r in result.results:
-                        if r.status == "review":
-                            reporter.step(r)
+                    result.results = apply_logged(engine, dialect, plan, settings, reporter, history, renew_lock, pooled)
                     after = _retry_lock_timeouts(lambda: _inspect(conn, dialect, schemas, settings.lock_timeout), settings, reporter)
                     remaining = diff_snapshots(desired, after, dialect, excluded)
                     result.verification = verify(remaining, result.results, after, settings.critical_columns, desired if wanted else None)
@@ -316,6 +309,28 @@ def _sync_connected(  # type: ignore[no-untyped-def]
                     reporter.info(f"--alembic stamp-if-synced: not stamped in {settings.mode} mode (only apply mode stamps)")
             for warning in result.warnings:
                 reporter.warning(warning)
+
+
+def apply_logged(
+    engine: Engine, dialect: Dialect, plan: Plan, settings: Settings, reporter: Reporter, history: History,
+    renew: Callable[[], None] | None, pooled: bool,
+) -> list[StepResult]:
+    """The plan applied under the settings' policy and bounds: each result logged as it
+    comes and recorded in the history (the run lock's lease renewed meanwhile), then what is
+    left for review. The plain run's and each fleet tenant's apply."""
+    def on_result(step_result: StepResult) -> None:
+        reporter.step(step_result)
+        history.record(step_result)
+        if renew is not None:
+            renew()  # a lease (behind a pooler) must outlive a long run
+
+    policy = Policy(frozenset(settings.allow), settings.relax_not_null)
+    options = ApplyOptions(settings.lock_timeout, settings.statement_timeout, settings.lock_attempts, behind_pooler=pooled)
+    results = apply_plan(engine, dialect, plan, policy, options, on_result=on_result, on_progress=reporter.info)
+    for r in results:
+        if r.status == "review":
+            reporter.step(r)
+    return results
 
 
 # Tables up to this many rows (by the planner's estimate) get an exact count in the report;
