@@ -7,6 +7,11 @@ generated models file looks), so the very same file can be imported in-process a
 handed to `python -m sync_schema --models`.
 
 Everything is drawn from a seeded `random.Random`, so a size always yields the same app.
+
+Two palettes: PostgreSQL's (the default: JSONB, gen_random_uuid()) and MySQL/MariaDB's
+(`generate(size, dialect="mysql")`: JSON, uuid(), no plain index on TEXT or JSON, which
+need a key length there, and foreign keys of the referenced key's type, which InnoDB
+requires). The PostgreSQL app is drawn exactly as before the MySQL palette existed.
 """
 
 from __future__ import annotations
@@ -30,7 +35,31 @@ PALETTE: dict[str, tuple[tuple[str, ...], tuple[str | None, ...]]] = {
     "payload": (("postgresql.JSONB()",), (None, "sa.text(\"'{}'::jsonb\")")),
     "token": (("sa.Uuid()",), (None, 'sa.text("gen_random_uuid()")')),
 }
+# MySQL / MariaDB: the same stems in the same order (so the same draws pick the same kinds
+# of columns), with what that server takes: JSON (MariaDB: LONGTEXT with a json_valid
+# CHECK) and a UUID made by uuid() (MariaDB 10.7+ has a native UUID type).
+MYSQL_PALETTE: dict[str, tuple[tuple[str, ...], tuple[str | None, ...]]] = PALETTE | {
+    "payload": (("sa.JSON()",), (None, "sa.text(\"'{}'\")")),
+    "token": (("sa.Uuid()",), (None, 'sa.text("(uuid())")')),
+}
 STEMS = tuple(PALETTE)
+
+
+@dataclass(frozen=True)
+class Palette:
+    columns: dict[str, tuple[tuple[str, ...], tuple[str | None, ...]]]
+    unindexable: tuple[str, ...]  # type sources a plain index cannot be built on (a substring of it)
+    imports: tuple[str, ...]  # the models module's imports besides sqlalchemy
+    key_typed_references: bool  # a foreign key column takes the referenced key's type (InnoDB refuses INT -> BIGINT)
+
+    def indexable(self, type_src: str) -> bool:
+        return not any(word in type_src for word in self.unindexable)
+
+
+PALETTES = {
+    "postgresql": Palette(PALETTE, ("JSONB",), ("from sqlalchemy.dialects import postgresql",), False),
+    "mysql": Palette(MYSQL_PALETTE, ("sa.Text()", "sa.JSON()"), (), True),
+}
 COLUMNS_PER_TABLE = 14  # id, created_at and the rest drawn from the palette (foreign keys included)
 
 
@@ -63,31 +92,34 @@ class App:
     added_columns: int = 0
     added_tables: int = 0
     type_changes: list[str] = field(default_factory=list)
+    dialect: str = "postgresql"  # whose palette: a key of PALETTES
 
     @property
     def v1_columns(self) -> int:
         return sum(len(t.columns) for t in self.v1)
 
 
-def _table(rng: random.Random, name: str, earlier: list[str]) -> TableSpec:
+def _table(rng: random.Random, name: str, earlier: list[str], palette: Palette, identities: set[str]) -> TableSpec:
+    """`identities`: the earlier tables whose key is a BIGINT identity."""
     columns = [ColumnSpec("created_at", "sa.DateTime(timezone=True)", False, "sa.func.now()")]
     # Most tables point at one or two earlier tables, and index the pointer.
     refs = rng.choices((0, 1, 1, 1, 2), k=1)[0] if earlier else 0
     for k, target in enumerate(rng.sample(earlier, min(refs, len(earlier)))):
         on_delete = rng.choice((None, None, "CASCADE", "SET NULL"))
-        columns.append(ColumnSpec(f"{target}_id" if k == 0 else f"ref{k}_{target}_id", "sa.Integer()", True, None, True, f"{target}.id", on_delete))
+        type_src = "sa.BigInteger()" if palette.key_typed_references and target in identities else "sa.Integer()"
+        columns.append(ColumnSpec(f"{target}_id" if k == 0 else f"ref{k}_{target}_id", type_src, True, None, True, f"{target}.id", on_delete))
     while len(columns) < COLUMNS_PER_TABLE - 1:  # - 1: the id
         stem = rng.choice(STEMS)
-        types, defaults = PALETTE[stem]
+        types, defaults = palette.columns[stem]
         default = rng.choice(defaults)
         # A column with a default is NOT NULL half the time; booleans always.
         nullable = default is None or (stem != "is_active" and rng.random() < 0.5)
         columns.append(ColumnSpec(f"{stem}_{len(columns)}", rng.choice(types), nullable, default))
     plain = [c for c in columns if c.foreign_key is None and c.name != "created_at"]
-    rng.choice([c for c in plain if "JSONB" not in c.type_src]).index = True
+    rng.choice([c for c in plain if palette.indexable(c.type_src)]).index = True
     composite = None
     if rng.random() < 0.3:
-        first, second = rng.sample([c for c in plain if "JSONB" not in c.type_src], 2)
+        first, second = rng.sample([c for c in plain if palette.indexable(c.type_src)], 2)
         composite = (first.name, second.name)
     unique = None
     strings = [c.name for c in plain if "String" in c.type_src]
@@ -96,21 +128,26 @@ def _table(rng: random.Random, name: str, earlier: list[str]) -> TableSpec:
     return TableSpec(name, rng.random() < 0.2, columns, composite, unique)
 
 
-def generate(size: int, seed: int = 20240) -> App:
+def generate(size: int, seed: int = 20240, dialect: str = "postgresql") -> App:
+    """The app of `size` tables, drawn with `dialect`'s palette ("postgresql" or "mysql")."""
+    palette = PALETTES[dialect]
     rng = random.Random(seed * 100_003 + size)
+    identities: set[str] = set()
     v1: list[TableSpec] = []
     for i in range(size):
         name = f"t{i:05d}"
-        v1.append(_table(rng, name, [t.name for t in v1[max(0, i - 50) : i]]))
+        v1.append(_table(rng, name, [t.name for t in v1[max(0, i - 50) : i]], palette, identities))
+        if v1[-1].identity:
+            identities.add(name)
 
     # Version 2: a deep copy of version 1, then drift.
     v2 = [TableSpec(t.name, t.identity, [ColumnSpec(**vars(c)) for c in t.columns], t.composite_index, t.unique) for t in v1]
-    app = App(size, v1, v2)
+    app = App(size, v1, v2, dialect=dialect)
     for table in v2:
         # 0..3 new columns, about 1.5 on average: ~10% more columns.
         for _ in range(rng.choice((0, 1, 1, 2, 2, 3))):
             stem = rng.choice(STEMS)
-            types, defaults = PALETTE[stem]
+            types, defaults = palette.columns[stem]
             default = rng.choice(defaults)
             nullable = default is None or rng.random() < 0.5
             table.columns.append(ColumnSpec(f"new_{stem}_{len(table.columns)}", rng.choice(types), nullable, default))
@@ -123,17 +160,19 @@ def generate(size: int, seed: int = 20240) -> App:
         column.type_src = new
     # 2% more tables (at least 1), pointing at existing ones.
     for i in range(size, size + max(1, size // 50)):
-        v2.append(_table(rng, f"t{i:05d}", [t.name for t in v2[max(0, i - 50) : i]]))
+        v2.append(_table(rng, f"t{i:05d}", [t.name for t in v2[max(0, i - 50) : i]], palette, identities))
+        if v2[-1].identity:
+            identities.add(v2[-1].name)
         app.added_tables += 1
     return app
 
 
-def module_source(tables: list[TableSpec], title: str) -> str:
+def module_source(tables: list[TableSpec], title: str, dialect: str = "postgresql") -> str:
     lines = [
         f'"""{title} (generated by bench/generate.py; do not edit)."""',
         "",
         "import sqlalchemy as sa",
-        "from sqlalchemy.dialects import postgresql",
+        *PALETTES[dialect].imports,
         "",
         "metadata = sa.MetaData(",
         "    naming_convention={",
@@ -172,12 +211,14 @@ def module_source(tables: list[TableSpec], title: str) -> str:
 
 
 def write_modules(app: App, directory: Path) -> tuple[str, str]:
-    """Write `bench_app_<N>_v1.py` and `..._v2.py`; return their module names."""
+    """Write `bench_app_<N>_v1.py` and `..._v2.py` (`bench_app_mysql_<N>_...` for the MySQL
+    palette); return their module names."""
     names = []
+    prefix = "bench_app" if app.dialect == "postgresql" else f"bench_app_{app.dialect}"
     for version, tables in (("v1", app.v1), ("v2", app.v2)):
-        name = f"bench_app_{app.size}_{version}"
+        name = f"{prefix}_{app.size}_{version}"
         title = f"{app.size}-table app, version {version[1]}" + (" (one version ahead of the database)" if version == "v2" else "")
-        (directory / f"{name}.py").write_text(module_source(tables, title), encoding="utf-8")
+        (directory / f"{name}.py").write_text(module_source(tables, title, app.dialect), encoding="utf-8")
         names.append(name)
     importlib.invalidate_caches()  # the import system may have listed the directory before
     return names[0], names[1]

@@ -1,9 +1,10 @@
-"""A PostgreSQL database's schema as the server itself spells it, for comparing two
-databases object by object: what create_all() made against what the sync made.
+"""A database's schema as the server itself spells it, for comparing two databases object
+by object: what create_all() made against what the sync made.
 
-Only catalog functions the server owns are used (format_type, pg_get_expr,
-pg_get_indexdef, pg_get_constraintdef), so the comparison does not depend on any
-spelling of ours. The tool's own tables are left out.
+PostgreSQL (dump_catalog): only catalog functions the server owns are used (format_type,
+pg_get_expr, pg_get_indexdef, pg_get_constraintdef). MySQL / MariaDB (dump_mysql_catalog):
+information_schema's own columns (COLUMN_TYPE, COLUMN_DEFAULT, EXTRA...). Either way the
+comparison does not depend on any spelling of ours. The tool's own tables are left out.
 """
 
 from __future__ import annotations
@@ -114,3 +115,31 @@ def reparsed_checks(engine: sa.Engine, dump: dict[str, Any]) -> dict[str, Any]:
     finally:
         connection.close()
     return dump | {"constraints": constraints}
+
+
+def dump_mysql_catalog(engine: sa.Engine) -> dict[str, dict[tuple[object, ...], object]]:
+    """Every table, column, index, foreign key and CHECK of the engine's MySQL / MariaDB
+    database as the server's information_schema spells them, keyed by name (the database's
+    own name left out: two databases are compared)."""
+    with engine.connect() as conn:
+        def rows(sql: str) -> list[tuple[object, ...]]:
+            return [tuple(r) for r in conn.exec_driver_sql(sql) if r[0] not in OWN_TABLES]
+
+        db = "TABLE_SCHEMA = DATABASE()"
+        dump = {
+            "tables": {(r[0],): r[1:] for r in rows(f"SELECT TABLE_NAME, ENGINE, TABLE_COLLATION, TABLE_COMMENT FROM information_schema.TABLES WHERE {db}")},
+            "columns": {r[:2]: r[2:] for r in rows(
+                "SELECT TABLE_NAME, COLUMN_NAME, ORDINAL_POSITION, COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT, EXTRA, GENERATION_EXPRESSION, "
+                f"CHARACTER_SET_NAME, COLLATION_NAME, COLUMN_COMMENT FROM information_schema.COLUMNS WHERE {db}")},
+            "indexes": {r[:3]: r[3:] for r in rows(
+                "SELECT TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX, NON_UNIQUE, COLUMN_NAME, SUB_PART, COLLATION, INDEX_TYPE "
+                f"FROM information_schema.STATISTICS WHERE {db}")},
+            "foreign_keys": {r[:3]: r[3:] for r in rows(
+                "SELECT k.TABLE_NAME, k.CONSTRAINT_NAME, k.ORDINAL_POSITION, k.COLUMN_NAME, k.REFERENCED_TABLE_SCHEMA = k.TABLE_SCHEMA, "
+                "k.REFERENCED_TABLE_NAME, k.REFERENCED_COLUMN_NAME, r.UPDATE_RULE, r.DELETE_RULE FROM information_schema.KEY_COLUMN_USAGE k "
+                "JOIN information_schema.REFERENTIAL_CONSTRAINTS r ON r.CONSTRAINT_SCHEMA = k.TABLE_SCHEMA AND r.TABLE_NAME = k.TABLE_NAME "
+                "AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME WHERE k.TABLE_SCHEMA = DATABASE()")},
+            "checks": {r[:2]: r[2:] for r in rows(
+                "SELECT TABLE_NAME, CONSTRAINT_NAME, CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE()")},
+        }
+    return dump

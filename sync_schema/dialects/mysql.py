@@ -82,6 +82,9 @@ _CHARSET_INTRODUCER = re.compile(r"(?<![\w`])_[a-z][a-z0-9]*$")  # _utf8mb4'a': 
 _FUNCTION_SYNONYMS = re.compile(r"\b(lcase|ucase|substr|current_timestamp\(\)|now\(\)|curdate|current_date\b|character_length)(?=\(|\b)")
 _SYNONYM_OF = {"lcase": "lower", "ucase": "upper", "substr": "substring", "current_timestamp()": "now()", "now()": "now()",
                "curdate": "current_date", "current_date": "current_date", "character_length": "char_length"}
+# DEFAULT CURRENT_DATE / CURRENT_TIME as the server writes them back (MariaDB: curdate(), curtime()).
+_DATE_TIME_SYNONYMS = {"curdate()": "current_date", "current_date()": "current_date", "curtime()": "current_time", "current_time()": "current_time"}
+_PREFIXED_TYPE = re.compile(r"^(?:(?:var)?(?:char|binary)\((\d+)\)|(?:tiny|medium|long)?(?:text|blob)\b)")
 _INT_TYPES = {"tinyint": (-(2**7), 2**7 - 1), "smallint": (-(2**15), 2**15 - 1), "mediumint": (-(2**23), 2**23 - 1),
               "int": (-(2**31), 2**31 - 1), "bigint": (-(2**63), 2**63 - 1)}
 _FK_ACTIONS = {"CASCADE": "CASCADE", "SET NULL": "SET NULL", "SET DEFAULT": "SET DEFAULT"}  # RESTRICT = NO ACTION in InnoDB
@@ -277,9 +280,11 @@ class MySQLDialect(Dialect):
             if method == "hash" and was is not None and was.method is None:
                 method = None  # InnoDB builds a BTREE for USING HASH
             element_options = list(index.options or ("",) * len(index.expressions))
+            types = {c.name: c.type for c in table.columns}
             for i, element in enumerate(index.expressions):
-                length = lengths.get(element) if isinstance(lengths, dict) else lengths if isinstance(lengths, int) and i == 0 else None
-                if length and not isinstance(element, Expression):
+                # An int is every key part's prefix (as SQLAlchemy renders it), a dict names the columns.
+                length = lengths.get(element) if isinstance(lengths, dict) else lengths if isinstance(lengths, int) else None
+                if length and not isinstance(element, Expression) and _keeps_prefix(self.type_key(types.get(element, "")), int(length)):
                     descending = "DESC" in element_options[i]
                     element_options[i] = index_element_options(f"({int(length)})", descending, None)
             respelled.setdefault(key, {})[name] = index._replace(method=method, options=tuple(element_options) if any(element_options) else ())
@@ -355,7 +360,7 @@ class MySQLDialect(Dialect):
                 now = _NOW.match(key)
                 if now:
                     key = f"now({now.group('fsp')})" if now.group("fsp") not in (None, "", "0") else "now()"
-            keys.append(key or "null")
+            keys.append(_DATE_TIME_SYNONYMS.get(key, key) if key else "null")
         if keys == ["null"]:
             return None
         return " on update ".join(keys)
@@ -645,6 +650,14 @@ def _member_bytes(kind: str, count: int) -> int:
     if kind == "enum":
         return 1 if count <= 255 else 2
     return (count + 7) // 8 if count <= 32 else 8
+
+
+def _keeps_prefix(type_key: str, length: int) -> bool:
+    """Whether the server keeps a key part's prefix length: on a string or binary column
+    only (MariaDB drops one on DATETIME(6)), and only one shorter than the column (an equal
+    one is dropped: the whole column is indexed)."""
+    match = _PREFIXED_TYPE.match(type_key)
+    return match is not None and (match.group(1) is None or length < int(match.group(1)))
 
 
 def _whole_seconds(seconds: float) -> int:

@@ -13,6 +13,8 @@ metadata = Base.metadata
 MODELS = "airflow_models:metadata"
 OLD_REVISION = "05234396c6fc"  # Airflow 3.0.0, rename dataset as asset (41st of the history)
 EXTRA_REQUIREMENTS = ["asyncpg"]  # Airflow opens an async engine beside the sync one
+WHY_NO_MARIADB = ("Airflow supports MySQL 8 but not MariaDB (its docs: known index problems, migrations not tested there), "
+                  "and builds its models for the configured database (utf8mb3_bin ids on MySQL)")
 
 _UPGRADE = """
 import sys

@@ -1,5 +1,6 @@
 """Dagster's core storage tables, on three MetaData objects (runs, event log, schedules).
-Its Alembic history needs dagster-postgres's storage classes: not replayed here."""
+Its Alembic history needs dagster-postgres's storage classes: not replayed here. dagster-mysql
+stores the same tables on MySQL (the models carry mysql_length for it): the MariaDB column runs it."""
 from dagster._core.storage.event_log.schema import SqlEventLogStorageMetadata as events
 from dagster._core.storage.runs.schema import RunStorageSqlMetadata as runs
 from dagster._core.storage.schedules.schema import ScheduleStorageSqlMetadata as schedules

@@ -1,5 +1,6 @@
 """JupyterHub's ORM. Its Alembic history starts from the 0.5 schema that JupyterHub itself
-made with create_all() (the base revision creates nothing): not replayed from an empty database."""
+made with create_all() (the base revision creates nothing): not replayed from an empty database.
+JupyterHub's docs name PostgreSQL and MySQL for production: the MariaDB column runs it."""
 from jupyterhub import orm
 
 metadata = orm.Base.metadata
