@@ -24,7 +24,7 @@ from .diff import Change, Kind, diff_snapshots, named_sides
 from .errors import ConfigError, SyncError, describe_unexpected
 from .models import load_models
 from .plan import Plan, Policy, addition_definitions, plan_changes, tables_to_count, tables_to_probe
-from .read import diff_with_reference, read_and_diff, read_reference
+from .read import diff_with_reference, paused_gc, read_and_diff, read_reference
 from .report import Reporter
 from .snapshot import Snapshot, TableKey
 from .verify import Verification, verify
@@ -204,17 +204,19 @@ def _sync_database(  # type: ignore[no-untyped-def]
     if settings.history_table:
         own_tables |= {settings.history_table, f"{settings.history_table}_statements"}
     excluded = own_tables | set(settings.exclude_tables)
+    if reference is None:
+        _sync_connected(engine, settings, metadatas, reporter, result, freeze, excluded, own_tables, None)
+        return
     # The reference is read on a thread of its own while this one connects to the target,
-    # takes the run lock and reads the target: the two servers work at the same time.
-    reading = ThreadPoolExecutor(max_workers=1) if reference is not None else None
-    wanted: Future[Snapshot] | None = None
-    if reading is not None and reference is not None:
+    # takes the run lock and reads the target: the two servers work at the same time. The
+    # cyclic GC stays out of the way meanwhile, as in read_and_diff (two catalogs' worth of
+    # records: its full collections made the reads 3x slower every other run).
+    with paused_gc(freeze), ThreadPoolExecutor(max_workers=1) as reading:
         wanted = reading.submit(_retry_lock_timeouts, lambda: read_reference(reference, set(settings.schemas) or None, settings.connect_timeout,
                                                                              settings.lock_timeout), settings, reporter)
-    try:
-        _sync_connected(engine, settings, metadatas, reporter, result, freeze, excluded, own_tables, wanted)
-    finally:
-        if reading is not None:
+        try:
+            _sync_connected(engine, settings, metadatas, reporter, result, freeze, excluded, own_tables, wanted)
+        finally:
             reading.shutdown(wait=True, cancel_futures=True)
 
 
@@ -286,7 +288,7 @@ def _sync_connected(  # type: ignore[no-untyped-def]
 
                 try:
                     result.results = apply_logged(engine, dialect, plan, settings, reporter, history, renew_lock, pooled)
-                    after = _retry_lock_timeouts(lambda: _inspect(conn, dialect, schemas, settings.lock_timeout), settings, reporter)
+                    after = _retry_lock_timeouts(lambda: _inspect(conn, dialect, schemas, settings.lock_timeout, freeze), settings, reporter)
                     remaining = diff_snapshots(desired, after, dialect, excluded)
                     result.verification = verify(remaining, result.results, after, settings.critical_columns, desired if wanted else None)
                     if settings.alembic == "stamp-if-synced" and wanted is None:
@@ -459,9 +461,11 @@ def _outcome(result: RunResult) -> str:
     return "ok"
 
 
-def _inspect(conn: Connection, dialect: Dialect, schemas: set[str], lock_timeout: float) -> Snapshot:
+def _inspect(conn: Connection, dialect: Dialect, schemas: set[str], lock_timeout: float, freeze: bool = True) -> Snapshot:
+    """The database read again (after applying), the cyclic GC out of the way (see paused_gc)."""
     try:
-        return dialect.inspect(conn, schemas, lock_timeout)
+        with paused_gc(freeze):
+            return dialect.inspect(conn, schemas, lock_timeout)
     finally:
         conn.commit()  # end the read transaction: SQLite would otherwise block our own writes
 
