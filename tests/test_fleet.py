@@ -541,3 +541,36 @@ def test_failures_go_on_by_default_and_fail_fast_stops(app_dir: Path, pg_url: st
     rows = summary_rows(out)
     assert code == 0 and rows[("-", "tenant_0")][0] == "failed", out
     assert [rows[("-", t)] for t in tenants[1:]] == [("skipped", "not run: --fail-fast after a failure")] * 4, out
+
+
+def test_the_reports_name_each_tenant_and_its_drift(app_dir: Path, pg_url: str, pg_engine: sa.Engine, pgbouncer: int) -> None:
+    """--format markdown, --format github and --sql of a dry run over tenants: each names
+    the drifted tenant and what it lacks, and the script, applied, brings it in sync. The
+    same run behind a transaction-mode pooler (PgBouncer) takes a lease per tenant."""
+    models = write_models(app_dir, TENANT_MODELS)
+    create_tenants(pg_engine, TENANT_MODELS, ["tenant_a", "tenant_b", "tenant_c"])
+    execute_script(pg_engine, "ALTER TABLE tenant_b.users DROP COLUMN note")
+    args = ("--database-url", pg_url, "--models", models, "--tenant-schemas", "tenant_*", "--dry-run")
+
+    code, markdown = run_sync(*args, "--format", "markdown")
+    assert code == 0 and "## tenant_b" in markdown and "| note |" in markdown and "## tenant_a" not in markdown, markdown
+    code, annotations = run_sync(*args, "--format", "github")
+    warnings = [line for line in annotations.splitlines() if line.startswith("::warning")]
+    assert code == 0 and len(warnings) == 1 and "tenant_b" in warnings[0] and "users.note" in warnings[0], annotations
+    script = app_dir / "fleet.sql"
+    code, _ = run_sync(*args, "--sql", str(script))
+    text = script.read_text()
+    assert code == 0 and "-- ===== tenant_b =====" in text and 'ALTER TABLE tenant_b.users ADD COLUMN note TEXT;' in text, text
+    with pg_engine.begin() as conn:
+        conn.exec_driver_sql(text)
+    assert run_sync("--database-url", pg_url, "--models", models, "--tenant-schemas", "tenant_*", "--check")[0] == 0
+
+    # Behind PgBouncer: no session lock holds there, so each tenant is synced under a lease row.
+    execute_script(pg_engine, "ALTER TABLE tenant_c.users DROP COLUMN note")
+    pooled = sa.make_url(pg_url).set(port=pgbouncer).render_as_string(hide_password=False)
+    code, out = run_sync("--database-url", pooled, "--models", models, "--tenant-schemas", "tenant_*", "--strict")
+    assert code == 0 and "each schema's lock is a lease row instead" in out, out
+    with pg_engine.connect() as conn:
+        assert "note" in {c["name"] for c in sa.inspect(conn).get_columns("users", schema="tenant_c")}
+        # The leases were taken in the lock table and given back: no row is left holding a tenant.
+        assert sa.inspect(conn).has_table("sync_schema_lock") and conn.exec_driver_sql("SELECT count(*) FROM sync_schema_lock").scalar() == 0
