@@ -267,8 +267,7 @@ def read_state(conn: Connection, actual: Snapshot, config_file: str | None, dire
     """The Alembic state, or None when the database has no alembic_version table."""
     if (actual.default_schema, VERSION_TABLE) not in actual.tables:
         return None
-    table = sa.table(VERSION_TABLE, sa.column("version_num"), schema=actual.default_schema if actual.dialect != "sqlite" else None)
-    current = tuple(sorted(str(v) for (v,) in conn.execute(sa.select(table.c.version_num))))
+    current = _versions(conn, actual.default_schema if actual.dialect != "sqlite" else None)
     conn.commit()
     state = AlembicState(current)
     ini = _ini(config_file, directory)
@@ -460,13 +459,18 @@ def _not_stampable(
     return f"the database differs from the replayed head schema in {len(differences)} place{'s' if len(differences) != 1 else ''}: {names}"
 
 
+def _versions(conn: Connection, schema: str | None) -> tuple[str, ...]:
+    """The revisions alembic_version holds, sorted."""
+    table = sa.table(VERSION_TABLE, sa.column("version_num"), schema=schema)
+    return tuple(sorted(str(v) for (v,) in conn.execute(sa.select(table.c.version_num))))
+
+
 def _read_version(url: sa.URL, dialect: Dialect) -> tuple[str, ...]:
     """alembic_version as it is now, read on a connection of its own."""
-    table = sa.table(VERSION_TABLE, sa.column("version_num"), schema=dialect.default_schema if dialect.supports_schemas else None)
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
     try:
         with engine.connect() as conn:
-            return tuple(sorted(str(v) for (v,) in conn.execute(sa.select(table.c.version_num))))
+            return _versions(conn, dialect.default_schema if dialect.supports_schemas else None)
     finally:
         engine.dispose()
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from .database import is_lock_timeout, run_sql, scrub
+from .database import error_line, is_lock_timeout, run_sql
 from .dialects import Dialect
 from .dialects.base import NeedsReview
 from .plan import Plan, Policy, Step
@@ -241,8 +241,7 @@ def _timed(conn: sa.Connection, step: Step, cancel_after: float | None = None, r
 
 
 def _one_line(exc: sa.exc.DBAPIError, engine: Engine) -> str:
-    text = str(exc.orig).strip().splitlines()
-    line = scrub(text[0] if text else type(exc.orig).__name__, engine.url)
+    line = error_line(exc, engine.url)
     if getattr(exc.orig, "pgcode", None) == "42501" or "permission denied" in line or "must be owner" in line:
         line += f" (user {engine.url.username or '?'} lacks the privilege: run the sync with the tables' owner, or GRANT it)"
     return line

@@ -19,7 +19,8 @@ from .snapshot import Column, Expression, ForeignKey, Index, Snapshot, Table
 
 # The two sides' names in a change's words: "... in the database, ... in the models", or
 # against a reference database "... in the target, ... in the reference" (named_sides).
-_SIDES: ContextVar[tuple[str, str]] = ContextVar("sync_schema_sides", default=("database", "models"))
+MODELS_SIDES, REFERENCE_SIDES = ("database", "models"), ("target", "reference")
+_SIDES: ContextVar[tuple[str, str]] = ContextVar("sync_schema_sides", default=MODELS_SIDES)
 
 
 def here_name() -> str:

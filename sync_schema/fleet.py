@@ -52,7 +52,7 @@ from sqlalchemy.engine import Connection, Engine
 from . import __version__
 from .apply import ApplyOptions, StepResult
 from .config import ALWAYS_EXCLUDED, CriticalColumn, Settings, resolve_settings
-from .database import create_engine, is_lock_timeout, open_connection, parse_url, redact, run_sql, scrub
+from .database import create_engine, error_line, is_lock_timeout, open_connection, parse_url, redact, run_sql, scrub
 from .deadline import watchdog
 from .dialects import Dialect, dialect_for
 from .diff import Change, diff_snapshots
@@ -339,7 +339,7 @@ class TenantDatabase:
         except SyncError as exc:
             run.units.append(_failed(run.name, None, settings, scrub(str(exc), self.url), self.database))
         except sa.exc.DBAPIError as exc:
-            run.units.append(_failed(run.name, None, settings, _one_line(exc, self.url), self.database))
+            run.units.append(_failed(run.name, None, settings, error_line(exc, self.url), self.database))
         except Exception as exc:  # noqa: BLE001 - a deploy step reports, it does not crash
             run.units.append(_failed(run.name, None, settings, scrub(describe_unexpected(exc), self.url), self.database))
         else:
@@ -502,7 +502,7 @@ class TenantDatabase:
         except SyncError as exc:
             result.error = scrub(str(exc), self.url)
         except sa.exc.DBAPIError as exc:
-            result.error = _one_line(exc, self.url)
+            result.error = error_line(exc, self.url)
         except Exception as exc:  # noqa: BLE001 - one tenant's surprise is not the fleet's
             result.error = scrub(describe_unexpected(exc), self.url)
         result.elapsed = time.monotonic() - started
@@ -657,7 +657,7 @@ def discover_tenants(conn: Connection, dialect: Dialect, settings: Settings, sha
             dialect.bound_locks(conn, settings.lock_timeout, settings.statement_timeout)
             values = [row[0] for row in run_sql(conn, spec)]
         except sa.exc.DBAPIError as exc:
-            raise ConfigError(f"the tenant_schemas query failed: {_one_line(exc, conn.engine.url)}",
+            raise ConfigError(f"the tenant_schemas query failed: {error_line(exc, conn.engine.url)}",
                               "it must return the tenant schemas' names in its first column") from None
         finally:
             conn.rollback()  # read only, whatever it is: nothing it did stays
@@ -727,11 +727,6 @@ def _skipped(target: str | None, tenant: str | None, settings: Settings, why: st
     result = RunResult(settings.mode, settings.strict, database=database, error=why)
     result.exit_code = error_exit_code(settings.mode, settings.strict)
     return UnitResult(target, tenant, "skipped", why, result)
-
-
-def _one_line(exc: sa.exc.DBAPIError, url: sa.URL | None) -> str:
-    lines = str(exc.orig).strip().splitlines()
-    return scrub(lines[0] if lines else type(exc.orig).__name__, url)
 
 
 def _label(target: str | None, tenant: str | None) -> str | None:

@@ -7,7 +7,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from . import __version__
-from .diff import Change, Kind
+from .diff import MODELS_SIDES, REFERENCE_SIDES, Change, Kind
 from .plan import BY_HAND
 from .report import one_line
 from .snapshot import Column, EnumType, ForeignKey, Index, OtherObject, Table, UniqueConstraint
@@ -56,7 +56,7 @@ SCHEMA_VERSION = 3
 def sides(result: RunResult) -> tuple[str, str]:
     """The names of a change's two sides, the same in every rendering: the database and
     the models, or, against a reference database, the target and the reference."""
-    return ("target", "reference") if result.reference else ("database", "models")
+    return REFERENCE_SIDES if result.reference else MODELS_SIDES
 
 
 def step_records(result: RunResult) -> list[dict[str, Any]]:
@@ -152,12 +152,12 @@ def to_github_annotations(result: RunResult, type_key=None) -> str:  # type: ign
     """GitHub Actions workflow commands: an ::error per problem (the run's error, a
     failed or refused step, a missing critical column), a ::warning per difference left."""
     lines = []
+    here, there = sides(result)
     if result.error:
         lines.append(_annotation("error", "sync-schema", result.error))
     for record in change_records(result, type_key):
         where = _where(record, result.dialect.default_schema if result.dialect else None)
         subject = f"{where}.{record.get('column') or record.get('name') or ''}".rstrip(".")
-        here, there = sides(result)
         text = f"{record['kind'].replace('_', ' ')} {subject}: {record[here] or '-'} in the {here}, {record[there] or '-'} in the {there}"
         if record["status"] == "applied":
             continue  # fixed: the text log lists it

@@ -20,7 +20,7 @@ from .config import ALWAYS_EXCLUDED, Settings
 from .database import catalog_lock_error, create_engine, is_lock_timeout, open_connection, parse_url, redact, scrub
 from .deadline import watchdog
 from .dialects import Dialect, dialect_for
-from .diff import Change, Kind, diff_snapshots, named_sides
+from .diff import REFERENCE_SIDES, Change, Kind, diff_snapshots, named_sides
 from .errors import ConfigError, SyncError, describe_unexpected
 from .models import load_models
 from .plan import Plan, Policy, addition_definitions, plan_changes, tables_to_count, tables_to_probe
@@ -101,7 +101,7 @@ def sync(settings: Settings, reporter: Reporter, embedded: Embedded | None = Non
     """Run the whole job. Never raises: every failure ends up in `RunResult.error`."""
     started = time.monotonic()
     result = RunResult(settings.mode, settings.strict)
-    url = None
+    url = reference = None
     try:
         if embedded is not None and embedded.engine is not None:
             url = embedded.engine.url  # the host's engine: its URL, with our time-outs (see below)
@@ -113,7 +113,6 @@ def sync(settings: Settings, reporter: Reporter, embedded: Embedded | None = Non
             f"settings: flags, then the environment, then {settings.config_file}" if settings.config_file
             else "settings: flags and the environment (no [sync_schema] section in setup.cfg or pyproject.toml)"
         )
-        reference = None
         if settings.reference_url and embedded is None:
             reference = parse_url(settings.reference_url, settings.reference_url_source)
             result.reference = redact(reference)
@@ -144,15 +143,15 @@ def sync(settings: Settings, reporter: Reporter, embedded: Embedded | None = Non
         reuse = host_engine is not None and url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
         engine = host_engine if reuse and host_engine is not None else create_engine(url, settings.connect_timeout)
         try:
-            with named_sides("target", "reference") if reference is not None else nullcontext():
+            with named_sides(*REFERENCE_SIDES) if reference is not None else nullcontext():
                 _sync_database(engine, settings, metadatas, reporter, result, freeze=embedded is None, reference=reference)
         finally:
             if not reuse:
                 engine.dispose()
     except SyncError as exc:
-        result.error = _scrubbed(str(exc), url, settings)
+        result.error = scrub(scrub(str(exc), url), reference)
     except Exception as exc:  # noqa: BLE001 - a deploy step reports, it does not crash
-        result.error = _scrubbed(describe_unexpected(exc), url, settings)
+        result.error = scrub(scrub(describe_unexpected(exc), url), reference)
     result.elapsed = time.monotonic() - started
     result.exit_code = exit_code(result, settings)
     if result.error:
@@ -161,17 +160,6 @@ def sync(settings: Settings, reporter: Reporter, embedded: Embedded | None = Non
             reporter.info("nothing was synced; exiting 0 so the deploy goes on (use --strict to fail instead)")
     reporter.summary(result)
     return result
-
-
-def _scrubbed(text: str, url: sa.URL | None, settings: Settings) -> str:
-    """`text` without the secrets of the run's URLs (the target's, the reference's)."""
-    text = scrub(text, url)
-    if settings.reference_url:
-        try:
-            text = scrub(text, sa.make_url(settings.reference_url.replace("postgres://", "postgresql://", 1)))
-        except Exception:  # noqa: BLE001 - a malformed URL: scrub's patterns still apply
-            text = scrub(text, None)
-    return text
 
 
 # Exit codes (README, "Modes and exit codes"): 0 done (the default mode, whatever
@@ -214,10 +202,7 @@ def _sync_database(  # type: ignore[no-untyped-def]
     with paused_gc(freeze), ThreadPoolExecutor(max_workers=1) as reading:
         wanted = reading.submit(_retry_lock_timeouts, lambda: read_reference(reference, set(settings.schemas) or None, settings.connect_timeout,
                                                                              settings.lock_timeout), settings, reporter)
-        try:
-            _sync_connected(engine, settings, metadatas, reporter, result, freeze, excluded, own_tables, wanted)
-        finally:
-            reading.shutdown(wait=True, cancel_futures=True)
+        _sync_connected(engine, settings, metadatas, reporter, result, freeze, excluded, own_tables, wanted)
 
 
 def _sync_connected(  # type: ignore[no-untyped-def]

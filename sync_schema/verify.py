@@ -31,7 +31,6 @@ def verify(
     critical_columns: Iterable[CriticalColumn],
     reference: Snapshot | None = None,
 ) -> Verification:
-    remaining_changes = list(remaining_changes)
     remaining = {c.identity for c in remaining_changes}
     missing: list[str] = []
     for result in results:

@@ -539,7 +539,8 @@ class Dialect:
         return f"DROP TABLE {self.table_name(table.schema, table.name)}"
 
     def drop_index_sql(self, table: Table, index: Index) -> str:
-        # IF EXISTS: dropping a column (a step run earlier) drops the indexes on it.
+        # IF EXISTS: the planner drops an index on a column to drop first, but an expression
+        # index on it is not seen as one, and goes with the column (a step run earlier).
         return f"DROP INDEX IF EXISTS {self.quote(index.name or '')}"
 
     # -- applying ------------------------------------------------------------------

@@ -412,7 +412,8 @@ class PostgreSQLDialect(Dialect):
         return f"ALTER INDEX {self.table_name(table.schema, old)} RENAME TO {self.quote(new)}"
 
     def drop_index_sql(self, table: Table, index: Index) -> str:
-        # IF EXISTS: dropping a column (a step run earlier) drops the indexes on it.
+        # IF EXISTS: the planner drops an index on a column to drop first, but an expression
+        # index on it is not seen as one, and goes with the column (a step run earlier).
         return f"DROP INDEX IF EXISTS {self.table_name(table.schema, index.name or '')}"
 
     # -- applying ------------------------------------------------------------------
