@@ -8,6 +8,7 @@ SYNC_SCHEMA_REQUIRE_SERVERS=1 (CI sets it) such a skip becomes a failure instead
 from __future__ import annotations
 
 import io
+import json
 import os
 import shutil
 import socket
@@ -17,8 +18,10 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -46,18 +49,33 @@ def pg_admin() -> Iterator[sa.Engine]:
     engine.dispose()
 
 
+@contextmanager
+def new_database(admin: sa.Engine) -> Iterator[str]:
+    """A brand-new, empty database on the server `admin` reaches (PostgreSQL, MariaDB or
+    MySQL): its URL, the database dropped afterwards."""
+    name = f"sync_schema_test_{uuid.uuid4().hex[:12]}"
+    mysql = admin.dialect.name in ("mysql", "mariadb")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"CREATE DATABASE `{name}`" if mysql else f'CREATE DATABASE "{name}"')
+    try:
+        yield admin.url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS `{name}`" if mysql else f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture
 def pg_url(pg_admin: sa.Engine) -> Iterator[str]:
     """A URL to a brand-new, empty PostgreSQL database, dropped after the test."""
-    name = f"sync_schema_test_{uuid.uuid4().hex[:12]}"
-    with pg_admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = pg_admin.url.set(database=name)
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with pg_admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with new_database(pg_admin) as url:
+        yield url
+
+
+@pytest.fixture
+def second_pg_url(pg_admin: sa.Engine) -> Iterator[str]:
+    """Another brand-new PostgreSQL database, dropped after the test."""
+    with new_database(pg_admin) as url:
+        yield url
 
 
 @pytest.fixture
@@ -90,15 +108,8 @@ def mysql_admin() -> Iterator[sa.Engine]:
 @pytest.fixture
 def mysql_url(mysql_admin: sa.Engine) -> Iterator[str]:
     """A URL to a brand-new, empty MariaDB/MySQL database, dropped after the test."""
-    name = f"sync_schema_test_{uuid.uuid4().hex[:12]}"
-    with mysql_admin.connect() as conn:
-        conn.exec_driver_sql(f"CREATE DATABASE `{name}`")
-    url = mysql_admin.url.set(database=name)
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with mysql_admin.connect() as conn:
-            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS `{name}`")
+    with new_database(mysql_admin) as url:
+        yield url
 
 
 @pytest.fixture
@@ -141,6 +152,17 @@ def built_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return wheel
 
 
+def sync_process(url: str, models: str, cwd: Path, *args: str) -> subprocess.Popen[str]:
+    """`python -m sync_schema` as a process of its own (none of our settings from the
+    environment), its output in one pipe."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SYNC_SCHEMA_") and k != "DATABASE_URL"}
+    env["NO_COLOR"] = "1"
+    return subprocess.Popen(
+        [sys.executable, "-m", "sync_schema", "--database-url", url, "--models", models, *args],
+        cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+
+
 def execute_script(engine: sa.Engine, script: str) -> None:
     """Run ';'-separated SQL statements in one transaction."""
     with engine.begin() as conn:
@@ -154,6 +176,17 @@ def write_models(directory: Path, source: str) -> str:
     (directory / f"{name}.py").write_text(source)
     sys.modules.pop(name, None)
     return name
+
+
+def sync_json(*args: str) -> tuple[int, dict[str, Any]]:
+    """run_sync with --format json: the exit code and the document."""
+    code, out = run_sync(*args, "--format", "json")
+    return code, json.loads(out)
+
+
+def found(document: dict[str, Any]) -> set[tuple[str, str | None, str | None]]:
+    """A JSON document's changes as (kind, table, column or name)."""
+    return {(c["kind"], c["table"], c.get("column", c.get("name"))) for c in document["changes"]}
 
 
 def run_sync(*args: str) -> tuple[int, str]:

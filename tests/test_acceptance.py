@@ -6,7 +6,6 @@ row that existed before is intact (renamed and dropped objects accounted for).""
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from acceptance_cases import CASES, PRELUDE, Case
-from conftest import run_sync, write_models
+from conftest import found, sync_json, write_models
 
 
 def table_rows(engine: sa.Engine) -> dict[str, list[dict[str, object]]]:
@@ -40,15 +39,6 @@ def _plain(value: object) -> object:
     return value
 
 
-def found(document: dict) -> set[tuple[str, str | None, str | None]]:
-    return {(c["kind"], c["table"], c.get("column", c.get("name"))) for c in document["changes"]}
-
-
-def sync_json(url: str, models: str, *args: str) -> tuple[int, dict]:
-    code, out = run_sync("--database-url", url, "--models", models, "--format", "json", *args)
-    return code, json.loads(out)
-
-
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_acceptance(case: Case, app_dir: Path, pg_url: str, pg_engine: sa.Engine) -> None:
     with pg_engine.begin() as conn:
@@ -57,12 +47,13 @@ def test_acceptance(case: Case, app_dir: Path, pg_url: str, pg_engine: sa.Engine
             conn.exec_driver_sql(statement)
     before = table_rows(pg_engine)
     models = write_models(app_dir, PRELUDE + case.models)
+    target = ("--database-url", pg_url, "--models", models)
     allow = ("--allow", ",".join(case.allow)) if case.allow else ()
 
-    _, planned = sync_json(pg_url, models, "--dry-run", *allow)
+    _, planned = sync_json(*target, "--dry-run", *allow)
     assert found(planned) == case.expect
 
-    code, document = sync_json(pg_url, models, *allow)
+    code, document = sync_json(*target, *allow)
     assert code == 0
     assert document["error"] is None
     statuses = {(c["kind"], c.get("column", c.get("name"))): c for c in document["changes"]}
@@ -78,7 +69,7 @@ def test_acceptance(case: Case, app_dir: Path, pg_url: str, pg_engine: sa.Engine
         assert any(hazard in h for h in hazards), hazards
 
     # Inspect again: only what the case says is left.
-    _, after = sync_json(pg_url, models, "--check")
+    _, after = sync_json(*target, "--check")
     assert found(after) == case.remaining
     if case.extra_sql_check:
         query, expected_value = case.extra_sql_check

@@ -10,7 +10,6 @@ import threading
 import time
 import types
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -151,19 +150,6 @@ def create_tenants(engine: sa.Engine, source: str, tenants: list[str]) -> None:
         batch = tenants[start : start + 50]
         with engine.begin() as conn:
             conn.exec_driver_sql(";\n".join(f"CREATE SCHEMA {t};\n" + script.replace(stand_in, t) for t in batch))
-
-
-@pytest.fixture
-def second_pg_url(pg_admin: sa.Engine) -> Iterator[str]:
-    """Another brand-new database, dropped after the test."""
-    name = f"sync_schema_test_{uuid.uuid4().hex[:12]}"
-    with pg_admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield pg_admin.url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with pg_admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def tables_of(url: str) -> set[str]:

@@ -7,14 +7,12 @@ from __future__ import annotations
 import dataclasses
 import enum
 import importlib
-import json
 import socket
 import sys
 import time
 import uuid
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -31,7 +29,7 @@ from acceptance_cases import PRELUDE
 from acceptance_cases import Case as AcceptanceCase
 from catalog_dump import catalog_differences
 from catalog_dump import dump_mysql_catalog as dump_catalog
-from conftest import run_sync, write_models
+from conftest import found, new_database, run_sync, sync_json, write_models
 from parity_cases import CASES as PARITY_CASES
 from parity_cases import Case as ParityCase
 
@@ -286,7 +284,7 @@ def test_sync_into_an_empty_database_makes_what_create_all_makes(case: ParityCas
     models = write_models(app_dir, case.models)
     metadata = load_metadata(app_dir, models)
     synced = sa.create_engine(mysql_url)
-    with second_database(mysql_admin) as reference_url:
+    with new_database(mysql_admin) as reference_url:
         reference = sa.create_engine(reference_url)
         try:
             with warnings.catch_warnings():
@@ -304,18 +302,6 @@ def test_sync_into_an_empty_database_makes_what_create_all_makes(case: ParityCas
         finally:
             reference.dispose()
             synced.dispose()
-
-
-@contextmanager
-def second_database(admin: sa.Engine) -> Iterator[str]:
-    name = f"sync_schema_test_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f"CREATE DATABASE `{name}`")
-    try:
-        yield admin.url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS `{name}`")
 
 
 # -- the acceptance cases that apply to MySQL ------------------------------------------
@@ -375,15 +361,6 @@ def table_rows(engine: sa.Engine) -> dict[str, list[dict[str, object]]]:
         return {name: [dict(row._mapping) for row in conn.exec_driver_sql(f"SELECT * FROM `{name}` ORDER BY 1")] for name in names}
 
 
-def found(document: dict) -> set[tuple[str, str | None, str | None]]:  # type: ignore[type-arg]
-    return {(c["kind"], c["table"], c.get("column", c.get("name"))) for c in document["changes"]}
-
-
-def sync_json(url: str, models: str, *args: str) -> tuple[int, dict]:  # type: ignore[type-arg]
-    code, out = run_sync("--database-url", url, "--models", models, "--format", "json", *args)
-    return code, json.loads(out)
-
-
 @pytest.mark.parametrize("case", MYSQL_CASES, ids=[c.name for c in MYSQL_CASES])
 def test_acceptance(case: AcceptanceCase, app_dir: Path, mysql_url: str, mysql_engine: sa.Engine) -> None:
     with mysql_engine.begin() as conn:
@@ -391,12 +368,13 @@ def test_acceptance(case: AcceptanceCase, app_dir: Path, mysql_url: str, mysql_e
             conn.exec_driver_sql(statement)
     before = table_rows(mysql_engine)
     models = write_models(app_dir, PRELUDE + case.models)
+    target = ("--database-url", mysql_url, "--models", models)
     allow = ("--allow", ",".join(case.allow)) if case.allow else ()
 
-    _, planned = sync_json(mysql_url, models, "--dry-run", *allow)
+    _, planned = sync_json(*target, "--dry-run", *allow)
     assert found(planned) == case.expect
 
-    code, document = sync_json(mysql_url, models, *allow)
+    code, document = sync_json(*target, *allow)
     assert code == 0 and document["error"] is None, document
     statuses = {(c["kind"], c.get("column", c.get("name"))): c for c in document["changes"]}
     for key, expected in case.status.items():
@@ -409,7 +387,7 @@ def test_acceptance(case: AcceptanceCase, app_dir: Path, mysql_url: str, mysql_e
         assert any(hazard in h for h in hazards), hazards
 
     # Inspect again: only what the case says is left; a second run applies nothing.
-    _, after = sync_json(mysql_url, models, "--check")
+    _, after = sync_json(*target, "--check")
     assert found(after) == case.remaining
     code, out = run_sync("--database-url", mysql_url, "--models", models, *allow)
     assert code == 0 and "APPLIED" not in out, out

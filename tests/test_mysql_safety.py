@@ -6,17 +6,14 @@ finish (DDL commits statement by statement here)."""
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 import sqlalchemy as sa
 
-from conftest import run_sync, write_models
+from conftest import run_sync, sync_process, write_models
 
 TABLES = 6
 ROWS = 2000
@@ -45,15 +42,6 @@ def prepare(engine: sa.Engine) -> None:
 def all_rows(engine: sa.Engine) -> dict[str, list[tuple[object, ...]]]:
     with engine.connect() as conn:
         return {f"t{i}": [tuple(r) for r in conn.exec_driver_sql(f"SELECT id, name FROM t{i} ORDER BY id")] for i in range(TABLES)}
-
-
-def sync_process(url: str, models: str, cwd: Path, *args: str) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SYNC_SCHEMA_") and k != "DATABASE_URL"}
-    env["NO_COLOR"] = "1"
-    return subprocess.Popen(
-        [sys.executable, "-m", "sync_schema", "--database-url", url, "--models", models, *args],
-        cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
 
 
 def test_eight_simultaneous_runs_apply_each_change_once(app_dir: Path, mysql_url: str, mysql_engine: sa.Engine) -> None:

@@ -11,13 +11,13 @@ cases, the bench schema), and hand-written DDL.
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import sys
 import types
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ import sqlalchemy as sa
 import acceptance_cases
 import parity_cases
 from catalog_dump import catalog_differences, dump_catalog, reparsed_checks
-from conftest import REPO, execute_script, run_sync
+from conftest import REPO, execute_script, new_database, run_sync, sync_json
 
 Databases = Callable[[], tuple[str, sa.Engine]]
 
@@ -36,27 +36,14 @@ Databases = Callable[[], tuple[str, sa.Engine]]
 @pytest.fixture
 def databases(pg_admin: sa.Engine) -> Iterator[Databases]:
     """Makes empty databases on demand: (URL, engine); all dropped after the test."""
-    made: list[tuple[str, sa.Engine]] = []
+    with ExitStack() as made:
+        def make() -> tuple[str, sa.Engine]:
+            url = made.enter_context(new_database(pg_admin))
+            engine = sa.create_engine(url)
+            made.callback(engine.dispose)  # before the drop: callbacks run last in, first out
+            return url, engine
 
-    def make() -> tuple[str, sa.Engine]:
-        name = f"sync_schema_test_{uuid.uuid4().hex[:12]}"
-        with pg_admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        url = pg_admin.url.set(database=name).render_as_string(hide_password=False)
-        engine = sa.create_engine(url)
-        made.append((name, engine))
-        return url, engine
-
-    yield make
-    for name, engine in made:
-        engine.dispose()
-        with pg_admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def sync_json(*args: str) -> tuple[int, dict[str, Any]]:
-    code, out = run_sync(*args, "--format", "json")
-    return code, json.loads(out)
+        yield make
 
 
 def schemas_of(engine: sa.Engine) -> tuple[str, ...]:
@@ -405,12 +392,8 @@ def test_a_reference_whose_default_schema_is_named_otherwise_is_compared_with_th
 def test_two_mysql_databases_round_trip(app_dir: Path, mysql_admin: sa.Engine) -> None:
     """On MySQL and MariaDB a schema is a database: the reference database's tables are
     compared with the target database's, whatever the two are called."""
-    names = [f"sync_schema_test_{uuid.uuid4().hex[:12]}" for _ in range(2)]
-    urls = [mysql_admin.url.set(database=name).render_as_string(hide_password=False) for name in names]
-    with mysql_admin.connect() as conn:
-        for name in names:
-            conn.exec_driver_sql(f"CREATE DATABASE `{name}`")
-    try:
+    with new_database(mysql_admin) as reference_url, new_database(mysql_admin) as target_url:
+        urls = [reference_url, target_url]
         reference, target = (sa.create_engine(url) for url in urls)
         with reference.begin() as conn:
             conn.exec_driver_sql("CREATE TABLE users (id INTEGER AUTO_INCREMENT PRIMARY KEY, email VARCHAR(255) NOT NULL UNIQUE, "
@@ -430,7 +413,3 @@ def test_two_mysql_databases_round_trip(app_dir: Path, mysql_admin: sa.Engine) -
         assert code == 1 and {(c["kind"], c["table"], c.get("column")) for c in drift["changes"]} >= {("missing_column", "posts", "title")}
         reference.dispose()
         target.dispose()
-    finally:
-        with mysql_admin.connect() as conn:
-            for name in names:
-                conn.exec_driver_sql(f"DROP DATABASE IF EXISTS `{name}`")

@@ -6,8 +6,6 @@ from __future__ import annotations
 import io
 import json
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -93,16 +91,6 @@ def test_color_only_on_a_terminal_and_never_with_no_color(monkeypatch: pytest.Mo
     plain = Terminal()
     Reporter(plain).warning("careful")
     assert plain.getvalue() == "sync-schema: WARNING: careful\n"
-
-
-@pytest.fixture
-def second_pg_url(pg_admin: sa.Engine) -> Iterator[str]:
-    name = f"sync_schema_test_{uuid.uuid4().hex[:12]}"
-    with pg_admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    yield pg_admin.url.set(database=name).render_as_string(hide_password=False)
-    with pg_admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def test_compare_two_live_databases(app_dir: Path, pg_url: str, pg_engine: sa.Engine, second_pg_url: str) -> None:

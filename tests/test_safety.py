@@ -3,10 +3,7 @@ crashes and restarts, missing privileges, and the audit trail that records it al
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -16,7 +13,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from conftest import PrivateCluster, run_sync, write_models
+from conftest import PrivateCluster, run_sync, sync_process, write_models
 
 TABLES = 6
 
@@ -48,15 +45,6 @@ def all_rows(engine: sa.Engine) -> dict[str, list[tuple]]:
 
 def remaining_drift(url: str, models: str) -> tuple[int, str]:
     return run_sync("--database-url", url, "--models", models, "--check")
-
-
-def sync_process(url: str, models: str, cwd: Path, *args: str) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SYNC_SCHEMA_") and k != "DATABASE_URL"}
-    env["NO_COLOR"] = "1"
-    return subprocess.Popen(
-        [sys.executable, "-m", "sync_schema", "--database-url", url, "--models", models, *args],
-        cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
 
 
 def test_eight_simultaneous_runs_apply_each_change_once(app_dir: Path, pg_url: str, pg_engine: sa.Engine) -> None:
