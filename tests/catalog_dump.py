@@ -126,20 +126,29 @@ def dump_mysql_catalog(engine: sa.Engine) -> dict[str, dict[tuple[object, ...], 
             return [tuple(r) for r in conn.exec_driver_sql(sql) if r[0] not in OWN_TABLES]
 
         db = "TABLE_SCHEMA = DATABASE()"
+        mariadb = engine.dialect.is_mariadb  # type: ignore[attr-defined]
+        # MySQL: a key part may be an expression; CHECK_CONSTRAINTS does not name the table.
+        expression = "NULL" if mariadb else "EXPRESSION"
+        checks = (
+            "SELECT TABLE_NAME, CONSTRAINT_NAME, CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE()"
+            if mariadb else
+            "SELECT tc.TABLE_NAME, cc.CONSTRAINT_NAME, cc.CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS cc "
+            "JOIN information_schema.TABLE_CONSTRAINTS tc ON tc.CONSTRAINT_SCHEMA = cc.CONSTRAINT_SCHEMA "
+            "AND tc.CONSTRAINT_NAME = cc.CONSTRAINT_NAME AND tc.CONSTRAINT_TYPE = 'CHECK' WHERE cc.CONSTRAINT_SCHEMA = DATABASE()"
+        )
         dump = {
             "tables": {(r[0],): r[1:] for r in rows(f"SELECT TABLE_NAME, ENGINE, TABLE_COLLATION, TABLE_COMMENT FROM information_schema.TABLES WHERE {db}")},
             "columns": {r[:2]: r[2:] for r in rows(
                 "SELECT TABLE_NAME, COLUMN_NAME, ORDINAL_POSITION, COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT, EXTRA, GENERATION_EXPRESSION, "
                 f"CHARACTER_SET_NAME, COLLATION_NAME, COLUMN_COMMENT FROM information_schema.COLUMNS WHERE {db}")},
             "indexes": {r[:3]: r[3:] for r in rows(
-                "SELECT TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX, NON_UNIQUE, COLUMN_NAME, SUB_PART, COLLATION, INDEX_TYPE "
-                f"FROM information_schema.STATISTICS WHERE {db}")},
+                "SELECT TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX, NON_UNIQUE, COLUMN_NAME, SUB_PART, COLLATION, INDEX_TYPE, "
+                f"{expression} FROM information_schema.STATISTICS WHERE {db}")},
             "foreign_keys": {r[:3]: r[3:] for r in rows(
                 "SELECT k.TABLE_NAME, k.CONSTRAINT_NAME, k.ORDINAL_POSITION, k.COLUMN_NAME, k.REFERENCED_TABLE_SCHEMA = k.TABLE_SCHEMA, "
                 "k.REFERENCED_TABLE_NAME, k.REFERENCED_COLUMN_NAME, r.UPDATE_RULE, r.DELETE_RULE FROM information_schema.KEY_COLUMN_USAGE k "
                 "JOIN information_schema.REFERENTIAL_CONSTRAINTS r ON r.CONSTRAINT_SCHEMA = k.TABLE_SCHEMA AND r.TABLE_NAME = k.TABLE_NAME "
                 "AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME WHERE k.TABLE_SCHEMA = DATABASE()")},
-            "checks": {r[:2]: r[2:] for r in rows(
-                "SELECT TABLE_NAME, CONSTRAINT_NAME, CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE()")},
+            "checks": {r[:2]: r[2:] for r in rows(checks)},
         }
     return dump

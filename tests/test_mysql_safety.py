@@ -39,6 +39,14 @@ def prepare(engine: sa.Engine) -> None:
             conn.execute(sa.text(f"INSERT INTO t{i} (name, legacy) VALUES (:name, 1)"), [{"name": f"row {n}"} for n in range(ROWS)])
 
 
+def wait_for_sessions_to_end(admin: sa.Engine, database: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    with admin.connect() as conn:
+        while conn.execute(sa.text("SELECT count(*) FROM information_schema.PROCESSLIST WHERE DB = :db AND COMMAND <> 'Sleep'"), {"db": database}).scalar():
+            assert time.monotonic() < deadline, f"a statement on {database} still runs {timeout:.0f} s after its client was killed"
+            time.sleep(0.05)
+
+
 def all_rows(engine: sa.Engine) -> dict[str, list[tuple[object, ...]]]:
     with engine.connect() as conn:
         return {f"t{i}": [tuple(r) for r in conn.exec_driver_sql(f"SELECT id, name FROM t{i} ORDER BY id")] for i in range(TABLES)}
@@ -162,6 +170,10 @@ def test_killed_in_the_middle_a_rerun_converges(app_dir: Path, mysql_admin: sa.E
             time.sleep(delay)
             process.send_signal(signal.SIGKILL)
             process.communicate(timeout=30)
+            # The server finishes (or undoes) the statement a dead client had sent: wait for
+            # it, as the next deploy's run would find it done (MySQL otherwise fails a read
+            # that began before that ALTER's end: 1412 "Table definition has changed").
+            wait_for_sessions_to_end(mysql_admin, name)
 
             inspector = sa.inspect(engine)
             for i in range(TABLES):

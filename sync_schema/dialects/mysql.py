@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from functools import cache
 from importlib.resources import files
@@ -84,6 +84,10 @@ _SYNONYM_OF = {"lcase": "lower", "ucase": "upper", "substr": "substring", "curre
                "curdate": "current_date", "current_date": "current_date", "character_length": "char_length"}
 # DEFAULT CURRENT_DATE / CURRENT_TIME as the server writes them back (MariaDB: curdate(), curtime()).
 _DATE_TIME_SYNONYMS = {"curdate()": "current_date", "current_date()": "current_date", "curtime()": "current_time", "current_time()": "current_time"}
+# information_schema's text of an expression, on MySQL escaped once more; a literal in it.
+_BACKSLASH_ESCAPE = re.compile(r"\\(.)", re.DOTALL)
+_LITERAL = re.compile(r"'(?:[^'\\]|\\.)*'", re.DOTALL)
+_NEGATED_NUMBER = re.compile(r"^-\(\s*([0-9.]+(?:e[+-]?[0-9]+)?)\s*\)$")  # MySQL keeps DEFAULT -1 as -(1)
 _PREFIXED_TYPE = re.compile(r"^(?:(?:var)?(?:char|binary)\((\d+)\)|(?:tiny|medium|long)?(?:text|blob)\b)")
 _INT_TYPES = {"tinyint": (-(2**7), 2**7 - 1), "smallint": (-(2**15), 2**15 - 1), "mediumint": (-(2**23), 2**23 - 1),
               "int": (-(2**31), 2**31 - 1), "bigint": (-(2**63), 2**63 - 1)}
@@ -201,8 +205,8 @@ class MySQLDialect(Dialect):
                 facts[(schema, table)] = (collation or "", comment or None, None if rows is None else int(rows))
                 self.table_bytes[(schema, table)] = int(size or 0)
         columns = self._read_columns(next(results), facts, charset_collations)
-        foreign_keys, checks = _read_constraints(next(results))
-        indexes = _read_indexes(next(results))
+        foreign_keys, checks = _read_constraints(next(results), self._server_sql)
+        indexes = _read_indexes(next(results), self._server_sql)
         self.row_versions = {(schema, table): int(n) for schema, table, n in next(results)}
         tables: dict[TableKey, Table] = {}
         for key, table_columns in columns.items():
@@ -238,15 +242,19 @@ class MySQLDialect(Dialect):
                 own_collation = collation
             extra = extra or ""
             low = extra.lower()
-            generated = generation or None
+            generated = self._server_sql(generation) if generation else None
             if generated is not None or "generated" in low and ("virtual" in low or "stored" in low):
                 columns.setdefault(key, []).append(Column(name, type_, is_nullable == "YES", None, None, generated or "?", comment or None, own_collation))
                 continue
             if default is not None and quoted_defaults:
                 if default == "NULL":
                     default = None  # no default: a literal 'NULL' would be quoted
+                else:
+                    default = self._server_sql(default)
             elif default is not None and "default_generated" not in low and not _NOW.match(default.lower()):
                 default = literal(default)  # a literal shown bare ('x' as x): quoted, as the models spell it
+            elif default is not None:
+                default = self._server_sql(default)  # an expression (MySQL 8.0.13+)
             on_update = _EXTRA_ON_UPDATE.search(extra)
             if on_update:
                 default = f"{default or 'NULL'} ON UPDATE {on_update.group('expression')}"
@@ -255,6 +263,17 @@ class MySQLDialect(Dialect):
         for key in facts:
             columns.setdefault(key, [])  # every table of the overview has its entry, even one read without its columns
         return columns
+
+    def _server_sql(self, sql: str) -> str:
+        """An expression as information_schema shows it (a CHECK, a generated column, a key
+        part, an expression default), as SQLAlchemy would write it. MySQL escapes that text
+        once more ('a' as \\'a\\'): undone. Both servers escape a quote inside a literal
+        with a backslash (it\\'s), SQLAlchemy doubles it (it''s)."""
+        if not self.is_mariadb:
+            sql = _BACKSLASH_ESCAPE.sub(r"\1", sql)
+        if "\\'" not in sql:
+            return sql
+        return _LITERAL.sub(lambda m: _BACKSLASH_ESCAPE.sub(lambda e: "''" if e.group(1) == "'" else e.group(0), m.group(0)), sql)
 
     def respell_expressions(
         self, conn: Connection, desired: Snapshot, actual: Snapshot,
@@ -354,12 +373,18 @@ class MySQLDialect(Dialect):
         keys = []
         for part in parts:
             key = super()._normalize_default(part)
+            if key is not None and _NEGATED_NUMBER.match(key):
+                key = super()._normalize_default(_NEGATED_NUMBER.sub(r"-\1", key))
             if key in ("true", "false"):
                 key = "1" if key == "true" else "0"
             elif key is not None:
                 now = _NOW.match(key)
                 if now:
                     key = f"now({now.group('fsp')})" if now.group("fsp") not in (None, "", "0") else "now()"
+                elif not _SIMPLE_DEFAULT.match(key) and key not in _DATE_TIME_SYNONYMS:
+                    # An expression (concat('a', 'b')): no server call re-spells the models'
+                    # here, so compared as any expression is (spaces, backquotes, introducers).
+                    key = self.expression_key(key)
             keys.append(_DATE_TIME_SYNONYMS.get(key, key) if key else "null")
         if keys == ["null"]:
             return None
@@ -704,7 +729,7 @@ def _fetch_tuples(conn: Connection, statement: sa.TextClause, params: dict[str, 
         result.close()
 
 
-def _read_constraints(rows: Iterable[Sequence[Any]]) -> tuple[dict[TableKey, list[ForeignKey]], dict[TableKey, list[CheckConstraint]]]:
+def _read_constraints(rows: Iterable[Sequence[Any]], server_sql: Callable[[str], str]) -> tuple[dict[TableKey, list[ForeignKey]], dict[TableKey, list[CheckConstraint]]]:
     """Foreign keys from their column rows ('k') and action rows ('r'), CHECKs ('c')."""
     parts: dict[tuple[str, str, str], list[Sequence[Any]]] = {}
     actions: dict[tuple[str, str, str], tuple[str | None, str | None]] = {}
@@ -715,7 +740,7 @@ def _read_constraints(rows: Iterable[Sequence[Any]]) -> tuple[dict[TableKey, lis
         elif kind == "r":
             actions[(schema, table, name)] = (_FK_ACTIONS.get(text), _FK_ACTIONS.get(ref_column))  # DELETE_RULE, UPDATE_RULE
         else:
-            checks.setdefault((schema, table), []).append(CheckConstraint(name, text))
+            checks.setdefault((schema, table), []).append(CheckConstraint(name, server_sql(text)))
     fks: dict[TableKey, list[ForeignKey]] = {}
     for (schema, table, name), key_rows in sorted(parts.items()):
         key_rows.sort(key=lambda r: r[0])
@@ -729,7 +754,7 @@ def _read_constraints(rows: Iterable[Sequence[Any]]) -> tuple[dict[TableKey, lis
     return fks, checks
 
 
-def _read_indexes(rows: Iterable[Sequence[Any]]) -> dict[TableKey, tuple[tuple[str, ...], list[Index]]]:
+def _read_indexes(rows: Iterable[Sequence[Any]], server_sql: Callable[[str], str]) -> dict[TableKey, tuple[tuple[str, ...], list[Index]]]:
     """Per table: the primary key's columns and the other indexes, unique keys included."""
     grouped: dict[tuple[str, str, str], list[Sequence[Any]]] = {}
     for row in rows:
@@ -743,7 +768,7 @@ def _read_indexes(rows: Iterable[Sequence[Any]]) -> dict[TableKey, tuple[tuple[s
         expressions: list[str] = []
         options: list[str] = []
         for _, _, _, _, column, sub_part, collation, _, expression in parts:
-            expressions.append(Expression(f"({expression})") if expression else column)
+            expressions.append(Expression(f"({server_sql(expression)})") if expression else column)
             options.append(index_element_options(f"({sub_part})" if sub_part else None, collation == "D", None))
         index_type = (parts[0][7] or "BTREE").lower()
         indexes.append(Index(name, tuple(expressions), not int(parts[0][3]), None, None if index_type == "btree" else index_type, True, (),
