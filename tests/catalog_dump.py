@@ -151,4 +151,22 @@ def dump_mysql_catalog(engine: sa.Engine) -> dict[str, dict[tuple[object, ...], 
                 "AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME WHERE k.TABLE_SCHEMA = DATABASE()")},
             "checks": {r[:2]: r[2:] for r in rows(checks)},
         }
-    return dump
+    return dump | {"indexes": _without_innodb_fk_indexes(dump["indexes"], dump["foreign_keys"])}
+
+
+def _without_innodb_fk_indexes(indexes: dict[tuple[Any, ...], Any], foreign_keys: dict[tuple[Any, ...], Any]) -> dict[tuple[Any, ...], Any]:
+    """The indexes without those InnoDB made itself for a foreign key that had none (named
+    after the constraint or its first column, on exactly its columns). Whether one is still
+    there depends on the server and the order of events, not on the schema: MariaDB drops
+    it when a later index can serve the key, MySQL 9 keeps it when that index was declared
+    with a prefix as long as the column (dagster's run_tags: run_id(255) on a VARCHAR(255),
+    which information_schema shows without the prefix). The tool leaves them alone too."""
+    fk_columns: dict[tuple[Any, Any], list[Any]] = {}
+    for (table, name, _position), (column, *_rest) in sorted(foreign_keys.items()):
+        fk_columns.setdefault((table, name), []).append(column)
+    implicit = {(table, index_name, tuple(columns)) for (table, name), columns in fk_columns.items() for index_name in (name, columns[0])}
+    parts: dict[tuple[Any, Any], list[Any]] = {}
+    for (table, name, _seq), (non_unique, column, *_rest) in sorted(indexes.items()):
+        parts.setdefault((table, name), []).append((non_unique, column))
+    own = {key for key, cols in parts.items() if all(int(u) for u, _ in cols) and (*key, tuple(c for _, c in cols)) in implicit}
+    return {key: value for key, value in indexes.items() if key[:2] not in own}

@@ -606,6 +606,44 @@ def test_relaxing_not_null_rebuilds_small_tables_online_and_leaves_big_ones_for_
         assert conn.exec_driver_sql("SELECT sum(legacy) FROM items").scalar() == 3
 
 
+def test_near_the_row_version_limit_a_column_is_added_in_place_which_resets_the_count(
+    app_dir: Path, mysql_url: str, mysql_engine: sa.Engine
+) -> None:
+    """MySQL 8.0.29+ counts a table's instant ADD / DROP COLUMNs against 64 row versions and
+    refuses INSTANT at the limit. Near it, the column is added in place (reads and writes go
+    on), the report says why, and the rebuild gives the table its 64 versions back."""
+    with mysql_engine.connect() as conn:
+        dialect = dialect_for(conn.dialect)
+    assert isinstance(dialect, MySQLDialect)
+    if not dialect.counts_row_versions:
+        pytest.skip(f"{dialect.server} has no instant row-version limit (MySQL 8.0.29+ has; CI runs this on MySQL: .ci/mysql-server)")
+
+    def versions() -> int:
+        with mysql_engine.connect() as conn:
+            return int(conn.exec_driver_sql("SELECT TOTAL_ROW_VERSIONS FROM information_schema.INNODB_TABLES "
+                                            "WHERE NAME = CONCAT(DATABASE(), '/items')").scalar())
+
+    with mysql_engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE items (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(50) NOT NULL)")
+        conn.exec_driver_sql("INSERT INTO items (name) VALUES ('a'), ('b')")
+        for i in range(31):  # an instant ADD and DROP: two row versions each
+            conn.exec_driver_sql(f"ALTER TABLE items ADD COLUMN c{i} INT, ALGORITHM=INSTANT")
+            conn.exec_driver_sql(f"ALTER TABLE items DROP COLUMN c{i}, ALGORITHM=INSTANT")
+    assert versions() == 62
+    models = write_models(app_dir, "import sqlalchemy as sa\nmetadata = sa.MetaData()\n"
+                          "sa.Table('items', metadata, sa.Column('id', sa.Integer, primary_key=True),"
+                          " sa.Column('name', sa.String(50), nullable=False), sa.Column('score', sa.Integer))\n")
+    code, document = sync_json("--database-url", mysql_url, "--models", models)
+    (step,) = document["steps"]
+    assert code == 0 and step["status"] == "applied" and step["description"] == "add column items: score", document
+    assert step["sql"][0].endswith(".items ADD COLUMN score INTEGER NULL, ALGORITHM=INPLACE, LOCK=NONE"), step
+    assert any("62 of the table's 64 instant row versions are used: rebuilt in place" in h for h in step["hazards"]), step
+    assert versions() == 0
+    assert run_sync("--database-url", mysql_url, "--models", models, "--check")[0] == 0
+    with mysql_engine.connect() as conn:
+        assert [tuple(r) for r in conn.exec_driver_sql("SELECT id, name, score FROM items ORDER BY id")] == [(1, "a", None), (2, "b", None)]
+
+
 def test_values_appended_to_an_enum_are_added_instantly_and_any_other_enum_change_is_for_review(
     app_dir: Path, mysql_url: str, mysql_engine: sa.Engine
 ) -> None:

@@ -157,7 +157,7 @@ class Dialect:
     # Inspection comes in two halves so that the server's work can overlap Python's:
     # `fetch_catalog` runs the queries and yields each one's rows as soon as they are
     # fetched; `read_catalog` consumes them in the same order and builds the Snapshot.
-    queries_per_inspect: ClassVar[int] = 0
+    queries_per_inspect: int = 0  # as the report counts them (a dialect may add one on some servers)
     # True where the driver lets fetch_catalog run on another thread than read_catalog.
     fetch_in_background: ClassVar[bool] = False
 

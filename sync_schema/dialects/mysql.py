@@ -121,7 +121,7 @@ def errno(exc: BaseException) -> int | None:
 class MySQLDialect(Dialect):
     name = "mysql"
     exclusive_lock = "an exclusive metadata lock"
-    queries_per_inspect = 4  # (and one more on MySQL 8.0.29+, for the row versions: see fetch_catalog)
+    queries_per_inspect = 4  # and one more on MySQL 8.0.29+, for the row versions (see __init__, fetch_catalog)
     fetch_in_background = True  # a PyMySQL / mysqlclient connection may be used from any thread, one at a time
     transactional_ddl = False  # every DDL statement commits by itself
     unique_constraints_are_indexes = True
@@ -136,6 +136,7 @@ class MySQLDialect(Dialect):
         self.default_schema = getattr(sa_dialect, "default_schema_name", None) or ""
         self.is_mariadb = bool(getattr(sa_dialect, "is_mariadb", False))
         self.server_version: tuple[int, ...] = tuple(getattr(sa_dialect, "server_version_info", None) or ())
+        self.queries_per_inspect = 4 + self.counts_row_versions
         # Facts of the last catalog read, by table: size on disk (data and indexes), instant
         # row versions used (MySQL 8.0.29+), and the tables themselves (MODIFY COLUMN repeats
         # a column's whole definition: the database's own is taken, never the models').
