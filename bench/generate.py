@@ -36,10 +36,12 @@ PALETTE: dict[str, tuple[tuple[str, ...], tuple[str | None, ...]]] = {
     "token": (("sa.Uuid()",), (None, 'sa.text("gen_random_uuid()")')),
 }
 # MySQL / MariaDB: the same stems in the same order (so the same draws pick the same kinds
-# of columns), with what that server takes: JSON (MariaDB: LONGTEXT with a json_valid
-# CHECK) and a UUID made by uuid() (MariaDB 10.7+ has a native UUID type).
+# of columns), with what both servers take: JSON (MariaDB: LONGTEXT with a json_valid
+# CHECK), a UUID made by uuid() (MariaDB 10.7+ has a native UUID type), and expression
+# defaults in parentheses (MySQL refuses DEFAULT CURRENT_DATE and a literal JSON default).
 MYSQL_PALETTE: dict[str, tuple[tuple[str, ...], tuple[str | None, ...]]] = PALETTE | {
-    "payload": (("sa.JSON()",), (None, "sa.text(\"'{}'\")")),
+    "due_on": (("sa.Date()",), (None, 'sa.text("(CURRENT_DATE)")')),
+    "payload": (("sa.JSON()",), (None, "sa.text(\"('{}')\")")),
     "token": (("sa.Uuid()",), (None, 'sa.text("(uuid())")')),
 }
 STEMS = tuple(PALETTE)

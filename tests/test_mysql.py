@@ -565,6 +565,46 @@ def test_the_catalog_read_costs_the_same_queries_whatever_the_number_of_tables(m
     assert counts == [4 + dialect.counts_row_versions] * 2
 
 
+def test_the_packed_reads_give_the_plain_queries_rows_and_a_separator_in_a_value_falls_back(mysql_engine: sa.Engine) -> None:
+    """Columns and key parts are read one GROUP_CONCAT per table (a pure-Python driver
+    parses a result field by field): unpacked, they are exactly the plain queries' rows,
+    NULLs, expressions and comments included. A value holding a separator makes a table's
+    count of records or fields wrong: the plain query is asked instead, and nothing differs."""
+    from sync_schema.dialects import mysql as dialect_module
+
+    md = every_type_metadata()
+    md.create_all(mysql_engine)
+    with mysql_engine.connect() as conn:
+        dialect = dialect_for(conn.dialect)
+        assert isinstance(dialect, MySQLDialect)
+        expression = "NULL" if dialect.is_mariadb else "s.EXPRESSION"
+        conn.exec_driver_sql("SET SESSION group_concat_max_len = 67108864")
+        params = {"schemas": [dialect.default_schema]}
+        for name, layout, parts in (("columns", dialect_module._PACKED_COLUMNS, {}),
+                                    ("indexes", dialect_module._PACKED_INDEXES, {"expression": expression})):
+            plain = dialect_module._fetch_tuples(conn, dialect_module._query(name, **parts), params)
+            packed = dialect_module._unpacked(dialect_module._fetch_tuples(conn, dialect_module._query(f"{name}_packed", **parts), params), layout)
+            assert packed is not None and len(packed) == len(plain) > 20
+            # The same rows, in the order the reader needs: a table's columns, an index's key parts.
+            def grouped(rows: list[tuple[object, ...]], by: int) -> dict[tuple[object, ...], list[tuple[object, ...]]]:
+                groups: dict[tuple[object, ...], list[tuple[object, ...]]] = {}
+                for row in rows:
+                    groups.setdefault(tuple(row[:by]), []).append(tuple(row))
+                return groups
+
+            by = 2 if name == "columns" else 3
+            assert grouped(packed, by) == grouped(plain, by), name
+
+        conn.exec_driver_sql("CREATE TABLE odd (id INT PRIMARY KEY, v INT COMMENT 'a\x1fb\x1dc')")
+        packed = dialect_module._unpacked(dialect_module._fetch_tuples(
+            conn, dialect_module._query("columns_packed"), params), dialect_module._PACKED_COLUMNS)
+        assert packed is None
+    sa.Table("odd", md, sa.Column("id", sa.Integer, primary_key=True, autoincrement=False), sa.Column("v", sa.Integer, comment="a\x1fb\x1dc"))
+    assert diff_live(mysql_engine, md) == []
+    md.tables["odd"].c.v.comment = "other"
+    assert [(c.kind.value, c.table, c.name) for c in diff_live(mysql_engine, md)] == [("comment_mismatch", "odd", "v")]
+
+
 def test_the_catalog_read_opens_no_table_of_the_servers_other_databases(mysql_engine: sa.Engine) -> None:
     """On a server shared by many apps' databases, no catalog query scans them all (MariaDB's
     EXPLAIN says "Scanned all databases" where one would: the overview's join of SCHEMATA

@@ -28,7 +28,7 @@ from dataclasses import replace
 from functools import cache
 from importlib.resources import files
 from string import Template
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import sqlalchemy as sa
 
@@ -88,6 +88,7 @@ _DATE_TIME_SYNONYMS = {"curdate()": "current_date", "current_date()": "current_d
 _BACKSLASH_ESCAPE = re.compile(r"\\(.)", re.DOTALL)
 _LITERAL = re.compile(r"'(?:[^'\\]|\\.)*'", re.DOTALL)
 _NEGATED_NUMBER = re.compile(r"^-\(\s*([0-9.]+(?:e[+-]?[0-9]+)?)\s*\)$")  # MySQL keeps DEFAULT -1 as -(1)
+_GROUP_CONCAT_LIMIT = 64 * 1024 * 1024  # bytes, per table
 _PREFIXED_TYPE = re.compile(r"^(?:(?:var)?(?:char|binary)\((\d+)\)|(?:tiny|medium|long)?(?:text|blob)\b)")
 _INT_TYPES = {"tinyint": (-(2**7), 2**7 - 1), "smallint": (-(2**15), 2**15 - 1), "mediumint": (-(2**23), 2**23 - 1),
               "int": (-(2**31), 2**31 - 1), "bigint": (-(2**63), 2**63 - 1)}
@@ -170,10 +171,11 @@ class MySQLDialect(Dialect):
         seconds = _whole_seconds(lock_timeout)
         # MySQL 8 caches table sizes and row counts for a day: read them fresh.
         fresh = ", information_schema_stats_expiry = 0" if not self.is_mariadb and self.server_version >= (8, 0, 3) else ""
-        run_sql(conn, f"SET SESSION lock_wait_timeout = {seconds}{fresh}")
+        # GROUP_CONCAT's limit (MySQL's default is 1,024 bytes) raised for the packed columns.
+        run_sql(conn, f"SET SESSION lock_wait_timeout = {seconds}, group_concat_max_len = {_GROUP_CONCAT_LIMIT}{fresh}")
         params = {"schemas": sorted(schemas) if schemas else [self.default_schema]}
         yield _fetch_tuples(conn, _query("tables"), params)
-        yield _fetch_tuples(conn, _query("columns"), params)
+        yield _fetch_packed(conn, "columns", _PACKED_COLUMNS, params)
         checks = ""
         if self.is_mariadb and self.server_version >= (10, 2, 22):  # its CHECK_CONSTRAINTS names the table
             checks = _sql_file("checks").substitute(check_table="cc.TABLE_NAME", check_join="")
@@ -183,7 +185,7 @@ class MySQLDialect(Dialect):
                 "AND tc.CONSTRAINT_NAME = cc.CONSTRAINT_NAME AND tc.CONSTRAINT_TYPE = 'CHECK'"))
         yield _fetch_tuples(conn, _query("constraints", checks=checks), params)
         expression = "s.EXPRESSION" if not self.is_mariadb and self.server_version >= (8, 0, 13) else "NULL"
-        yield _fetch_tuples(conn, _query("indexes", expression=expression), params)
+        yield _fetch_packed(conn, "indexes", _PACKED_INDEXES, params, expression=expression)
         versions: list[tuple[Any, ...]] = []
         if self.counts_row_versions:
             try:
@@ -720,6 +722,53 @@ def _without_spaces(args: str) -> str:
         last = m.end()
     out.append(re.sub(r"\s+", "", args[last:]))
     return "".join(out)
+
+
+def _unpacked(tables: list[tuple[Any, ...]], layout: _Packing) -> list[tuple[Any, ...]] | None:
+    """A packed query's rows (a table each: schema, table, count, records) as its plain
+    query's (a record each: schema, table, then the record's fields but the first, which
+    orders the table's records); None where a table's records or fields do not count up (a
+    separator inside a value, a cut GROUP_CONCAT): the caller then asks the plain query."""
+    rows: list[tuple[Any, ...]] = []
+    nullable, integers, fields, key = layout
+    for schema, table, count, packed in tables:
+        if isinstance(packed, bytes):
+            packed = packed.decode("utf-8")
+        records = [record.split("\x1f") for record in (packed or "").split("\x1d")]
+        if len(records) != count or any(len(record) != fields for record in records):
+            return None
+        records.sort(key=key)
+        for record in records:
+            values: list[Any] = record[1:]
+            for i in nullable:
+                values[i - 1] = values[i - 1][1:] if values[i - 1] else None
+            for i in integers:
+                values[i - 1] = None if values[i - 1] is None else int(values[i - 1])
+            rows.append((schema, table, *values))
+    return rows
+
+
+class _Packing(NamedTuple):
+    """A packed query's records: the fields that may be NULL and those that are numbers
+    (by position), how many fields, and the order of a table's records (the plain query's
+    ORDER BY)."""
+
+    nullable: frozenset[int]
+    integers: frozenset[int]
+    fields: int
+    key: Callable[[list[str]], Any]
+
+
+# mysql_columns_packed.sql: ORDINAL_POSITION, then mysql_columns.sql's fields after the table.
+_PACKED_COLUMNS = _Packing(frozenset({4, 6, 8, 9}), frozenset(), 10, lambda record: int(record[0]))
+# mysql_indexes_packed.sql: SEQ_IN_INDEX, then mysql_indexes.sql's fields after the table.
+_PACKED_INDEXES = _Packing(frozenset({3, 4, 5, 7}), frozenset({2, 4}), 8, lambda record: (record[1], int(record[0])))
+
+
+def _fetch_packed(conn: Connection, name: str, layout: _Packing, params: dict[str, Any], **parts: str) -> list[tuple[Any, ...]]:
+    """mysql_<name>.sql's rows, read through mysql_<name>_packed.sql where they unpack."""
+    rows = _unpacked(_fetch_tuples(conn, _query(f"{name}_packed", **parts), params), layout)
+    return rows if rows is not None else _fetch_tuples(conn, _query(name, **parts), params)
 
 
 def _fetch_tuples(conn: Connection, statement: sa.TextClause, params: dict[str, Any]) -> list[tuple[Any, ...]]:
