@@ -337,11 +337,20 @@ def _table_facts(
         table = actual.tables.get(key)
         return table is None or table.row_estimate is None or table.row_estimate <= EXACT_COUNT_ROWS
 
+    def estimated_nonempty(key: TableKey) -> bool:
+        table = actual.tables.get(key)
+        return table is not None and (table.row_estimate or 0) > 0
+
     rewrites = _rewriting_additions(conn, dialect, changes)
     to_count = {k for k in tables_to_count(changes) if small(k)}
     to_probe = tables_to_probe(changes) | {key for key, _ in rewrites}
+    # A table the catalog's estimate says holds rows is taken to (if it is empty after
+    # all, its index is built online: the safe side); the others are probed, each probe
+    # opening its table (about 0.3 ms a table on MySQL 9).
+    known = {key for key in to_probe if estimated_nonempty(key)}
+    to_probe -= known
     counts: dict[TableKey, int] = {}
-    nonempty = set(to_probe)
+    nonempty = known | to_probe
     for what in ("count", "probe"):
         if not (to_count if what == "count" else to_probe):
             continue
@@ -350,7 +359,7 @@ def _table_facts(
             if what == "count":
                 counts = dialect.count_rows(conn, to_count)
             else:
-                nonempty = dialect.nonempty_tables(conn, to_probe)
+                nonempty = known | dialect.nonempty_tables(conn, to_probe)
             conn.commit()
         except sa.exc.DBAPIError:
             conn.rollback()  # locked (or too slow): estimates in the report, indexes built online
