@@ -402,7 +402,9 @@ class _ModelsCompiler:
         if " COLLATE " not in type_sql:
             return type_sql, None
         type_sql, _, collation = type_sql.partition(" COLLATE ")
-        return type_sql, collation.strip().strip('"') if self.dialect.reads_collations else None
+        if not self.dialect.reads_collations:
+            return type_sql, None
+        return self.dialect.model_type_and_collation(type_sql, collation.strip().strip('"'))
 
     def _python_default_sql(self, value: object, type_: sa.types.TypeEngine, type_key: object) -> str | None:  # type: ignore[type-arg]
         """A constant Python default as SQL, once per type and value (default=False or

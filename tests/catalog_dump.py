@@ -151,7 +151,11 @@ def dump_mysql_catalog(engine: sa.Engine) -> dict[str, dict[tuple[object, ...], 
                 "AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME WHERE k.TABLE_SCHEMA = DATABASE()")},
             "checks": {r[:2]: r[2:] for r in rows(checks)},
         }
-    return dump | {"indexes": _without_innodb_fk_indexes(dump["indexes"], dump["foreign_keys"])}
+    # InnoDB: RESTRICT is NO ACTION (both refuse at once). The tool reads either as NO ACTION,
+    # so a copy made from a reference writes NO ACTION where the reference's catalog says
+    # RESTRICT (Airflow's task_instance.dag_version_id): the same rule, spelled apart.
+    foreign_keys = {key: tuple("NO ACTION" if v == "RESTRICT" else v for v in value) for key, value in dump["foreign_keys"].items()}
+    return dump | {"indexes": _without_innodb_fk_indexes(dump["indexes"], dump["foreign_keys"]), "foreign_keys": foreign_keys}
 
 
 def _without_innodb_fk_indexes(indexes: dict[tuple[Any, ...], Any], foreign_keys: dict[tuple[Any, ...], Any]) -> dict[tuple[Any, ...], Any]:

@@ -116,6 +116,8 @@ def every_type_metadata() -> sa.MetaData:
         sa.Column("tm3", mysql.TIME(fsp=3)),
         sa.Column("st", mysql.SET("a", "b", "c"), server_default="a,b"),
         sa.Column("coll", sa.String(20, collation="utf8mb4_bin")),
+        # A collation of another charset than the table's names that charset (Airflow's ids).
+        sa.Column("coll_other", sa.String(20, collation="utf8mb3_bin")),
         sa.Column("latin", mysql.VARCHAR(20, charset="latin1")),
         sa.Column("latin_bin", mysql.VARCHAR(20, charset="latin1", collation="latin1_bin")),
         sa.Column("lt", mysql.LONGTEXT),

@@ -237,6 +237,11 @@ class Dialect:
     def _normalize_type(self, type_: str) -> str:
         return " ".join(type_.lower().replace(", ", ",").split())
 
+    def model_type_and_collation(self, type_sql: str, collation: str | None) -> tuple[str, str | None]:
+        """A model column's type (as create_all() renders it, without COLLATE) and
+        collation, spelled as the catalog reader spells a column's."""
+        return type_sql, collation
+
     def _normalize_default(self, default: str) -> str | None:
         text = default.strip()
         while _wrapped_in_parens(text):

@@ -239,8 +239,9 @@ class MySQLDialect(Dialect):
             type_ = column_type
             own_collation = None
             if charset is not None and charset != table_collation.split("_", 1)[0]:
-                type_ += f" character set {charset}"  # as SQLAlchemy spells String(charset=...)
                 own_collation = collation if collation != charset_collations.get(charset) else None
+                if own_collation is None:  # a collation names its character set: the type need not
+                    type_ += f" character set {charset}"  # as SQLAlchemy spells String(charset=...)
             elif collation is not None and collation != table_collation:
                 own_collation = collation
             extra = extra or ""
@@ -368,6 +369,14 @@ class MySQLDialect(Dialect):
         if "binary" in flags and base in ("char", "varchar", "text", "tinytext", "mediumtext", "longtext", "enum", "set"):
             kept.append("binary")
         return f"{base}{f'({args})' if args else ''}{''.join(' ' + f for f in kept)}{f' character set {charset}' if charset else ''}"
+
+    def model_type_and_collation(self, type_sql: str, collation: str | None) -> tuple[str, str | None]:
+        """A collation names its character set (utf8mb3_bin: utf8mb3): where a column has
+        one, its type does not repeat the charset, as the catalog reader spells it too
+        (String(collation="utf8mb3_bin") = VARCHAR(n) CHARACTER SET utf8mb3 COLLATE utf8mb3_bin)."""
+        if collation is not None and " CHARACTER SET " in type_sql.upper():
+            type_sql = re.sub(r"\s+CHARACTER SET\s+\w+", "", type_sql, count=1, flags=re.IGNORECASE)
+        return type_sql, collation
 
     def _normalize_default(self, default: str) -> str | None:
         """Normalized as on any server, then the spellings MySQL treats as one:

@@ -18,7 +18,7 @@ PostgreSQL:
    or a function, is listed on the app's line).
 
 Then the MariaDB column: the same steps on the MariaDB (or MySQL) server at 127.0.0.1:3306
-for the apps that support it (an adapter's WHY_NO_MARIADB says why not), the catalogs
+for the apps that support it (an adapter's UNSUPPORTED says on which server not, and why), the catalogs
 compared through information_schema (catalog_dump.dump_mysql_catalog), the old state made
 by the app's own Alembic history where it runs there (optuna's) or by an old release's
 create_all(). A server that cannot be reached is a skip line, or a failure where
@@ -229,10 +229,12 @@ def value(column):
     counter[0] += 1
     n = counter[0]
     type_ = column.type
+    aware = bool(getattr(type_, "timezone", False))
     for _ in range(5):  # the app's own types (UtcDateTime, a UUID type): what they are on this dialect
         if not isinstance(type_, sa.types.TypeDecorator):
             break
         type_ = type_.load_dialect_impl(engine.dialect)
+        aware = aware or bool(getattr(type_, "timezone", False))  # UtcDateTime: aware, whatever its impl on MySQL
     if isinstance(type_, sa.Enum):
         return type_.enums[0] if type_.enums else None
     try:
@@ -252,7 +254,7 @@ def value(column):
     if python_type is bytes:
         return b"rw"
     if python_type is datetime.datetime:
-        return datetime.datetime(2024, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc if getattr(type_, "timezone", False) else None)
+        return datetime.datetime(2024, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc if aware else None)
     if python_type is datetime.date:
         return datetime.date(2024, 1, 2)
     if python_type is datetime.time:
@@ -355,10 +357,14 @@ def run_app(app: str, admin: sa.Engine, server: str = "") -> Report:
     requirement, adapter = APPS[app]
     report = Report(app, server)
     mysql = admin.dialect.name == "mysql"
+    # The app's processes learn the server's kind: an app may build its models for it
+    # (Airflow: utf8mb3_bin ids on MySQL).
+    os.environ["REALWORLD_SERVER"] = ("mariadb" if server.startswith("MariaDB") else "mysql") if mysql else "postgresql"
     dump = dump_mysql_catalog if mysql else dump_catalog
     python = ensure_venv(app, requirement)
     if mysql:
-        ensure_driver(python, MYSQL_DRIVER)
+        for driver in [MYSQL_DRIVER, *(adapter_constant(adapter, "MYSQL_REQUIREMENTS") or [])]:
+            ensure_driver(python, driver)
     # The adapter's settings are literals, read without importing the app (seconds each for Airflow or Prefect).
     models = adapter_constant(adapter, "MODELS")
     old_revision = adapter_constant(adapter, "OLD_REVISION")
@@ -541,7 +547,7 @@ def main(argv: list[str]) -> int:
                 print(f"SKIP the MariaDB column: {name} (service mariadb start; SYNC_SCHEMA_TEST_MYSQL names another server)")
         else:
             for app in apps:
-                why_not = adapter_constant(APPS[app][1], "WHY_NO_MARIADB")
+                why_not = (adapter_constant(APPS[app][1], "UNSUPPORTED") or {}).get(name.split()[0])
                 if why_not:
                     print(f"SKIP {app} on {name}: {why_not}")
                     skipped += 1

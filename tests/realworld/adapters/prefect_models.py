@@ -9,7 +9,8 @@ metadata = orm_models.Base.metadata
 MODELS = "prefect_models:metadata"
 SETUP = "CREATE EXTENSION IF NOT EXISTS pg_trgm"  # Prefect's migrations create it; its models' GIN indexes need it
 OLD_REVISION = "97429116795e"  # 2024-08-14, add deployment concurrency limit (Prefect 3.0)
-WHY_NO_MARIADB = "Prefect's server runs on PostgreSQL and SQLite only"
+# server -> why the app is skipped there
+UNSUPPORTED = {"MariaDB": "Prefect's server runs on PostgreSQL and SQLite only", "MySQL": "Prefect's server runs on PostgreSQL and SQLite only"}
 
 _UPGRADE = """
 import sys, anyio
