@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 
 class SyncError(Exception):
     """An expected failure (bad input, unreachable database...) reported without a traceback."""
@@ -28,6 +30,15 @@ class DatabaseError(SyncError):
 
 
 def describe_unexpected(exc: BaseException) -> str:
-    """One line for an error nobody planned for: its type and the first line of its text."""
+    """One line for an error nobody planned for: its type, the first line of its text and
+    where it was raised (the innermost frame's file, line and function: enough for a bug
+    report, without a traceback in the build log)."""
     text = str(exc).strip()
-    return f"unexpected {type(exc).__name__}: {text.splitlines()[0] if text else ''}"
+    where = ""
+    frame = exc.__traceback__
+    if frame is not None:
+        while frame.tb_next is not None:
+            frame = frame.tb_next
+        code = frame.tb_frame.f_code
+        where = f" (at {os.path.basename(code.co_filename)}:{frame.tb_lineno} in {code.co_name})"
+    return f"unexpected {type(exc).__name__}: {text.splitlines()[0] if text else ''}{where}"

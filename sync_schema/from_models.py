@@ -440,7 +440,9 @@ class _ModelsCompiler:
 def _schema_type_key(type_: sa.types.TypeEngine) -> tuple[object, ...]:  # type: ignore[type-arg]
     """A SchemaType's (Boolean, Enum) cache key: its attributes but its own event
     dispatcher, which renders nothing."""
-    return (type(type_), *[item for item in type_.__dict__.items() if item[0] != "dispatch"])
+    # tuple() copies the attributes in one C call: a Python loop over a live __dict__ could
+    # see another thread add an attribute SQLAlchemy memoizes (the catalog read runs beside).
+    return (type(type_), *[item for item in tuple(type_.__dict__.items()) if item[0] != "dispatch"])
 
 
 def _default_cache_key(arg: object) -> object | None:
